@@ -1,0 +1,1 @@
+"""Datasets generated in-package (no download)."""

@@ -1,0 +1,263 @@
+"""The NMF estimator and the nmf() function: parameters, restarts, fit, transform.
+
+Drop-in for sklearn.decomposition.NMF: same parameter names and meanings where they overlap,
+same fitted attributes, usable in pipelines and with sklearn.base.clone. scikit-learn is not
+needed at run time; when it is installed the estimator also carries its base classes (HTML
+repr, set_output, tags for check_estimator).
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import _init as init_mod
+from ._matrix import Matrix
+from ._solver import Penalty, run
+from ._threads import effective_n_threads
+from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_float,
+                          check_int)
+
+try:  # optional: scikit-learn's base classes, for its tooling
+    from sklearn.base import BaseEstimator as _Base
+    from sklearn.base import ClassNamePrefixFeaturesOutMixin as _NamesMixin
+    from sklearn.base import TransformerMixin as _TransformerMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.exceptions import NotFittedError
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+    from ._compat import BaseEstimator as _Base
+    from ._compat import ConvergenceWarning, NotFittedError
+    from ._compat import FeaturesOutMixin as _NamesMixin
+    from ._compat import TransformerMixin as _TransformerMixin
+
+__all__ = ["NMF", "nmf", "ConvergenceWarning", "NotFittedError"]
+
+
+def _resolve_k(n_components, shape, W, H, init):
+    if n_components is None or n_components == "auto":
+        if n_components == "auto" and init == "custom":
+            if H is not None:
+                return int(np.shape(H)[0])
+            if W is not None:
+                return int(np.shape(W)[1])
+        return shape[1]
+    return check_int(n_components, "n_components")
+
+
+def _regularization(alpha_W, alpha_H, l1_ratio, shape):
+    """scikit-learn's scaling: penalties grow with the other dimension of the data."""
+    m, n = shape
+    alpha_W = check_float(alpha_W, "alpha_W")
+    alpha_H = alpha_W if isinstance(alpha_H, str) and alpha_H == "same" else check_float(
+        alpha_H, "alpha_H")
+    l1_ratio = check_float(l1_ratio, "l1_ratio", 0.0, 1.0)
+    return (n * alpha_W * l1_ratio, n * alpha_W * (1 - l1_ratio),
+            m * alpha_H * l1_ratio, m * alpha_H * (1 - l1_ratio))
+
+
+def _internal_penalty(M, beta, l1W, l2W, l1H, l2H):
+    """Penalties in the internal scaling and orientation of M."""
+    s = M.scale
+    # objective scales as s^2 (Frobenius) or s (KL); factors as sqrt(s)
+    obj_pow = 2.0 if beta == 2.0 else 1.0
+    f1, f2 = s ** (0.5 - obj_pow), s ** (1.0 - obj_pow)
+    wl1, wl2, hl1, hl2 = l1W * f1, l2W * f2, l1H * f1, l2H * f2
+    if M.transposed:
+        wl1, wl2, hl1, hl2 = hl1, hl2, wl1, wl2
+    return Penalty(l1={"w": wl1, "h": hl1}, l2={"w": wl2, "h": hl2})
+
+
+def _floor(M, k, floor):
+    """The lower bound of every factor entry, internal units ('auto': tied to the dtype)."""
+    if isinstance(floor, str):
+        if floor != "auto":
+            raise ValueError(f"floor must be 'auto' or a number >= 0, got {floor!r}.")
+        return float(np.finfo(M.dtype).eps) * np.sqrt(M.vmax / k)
+    return check_float(floor, "floor") / np.sqrt(M.scale)
+
+
+class NMF(_NamesMixin, _TransformerMixin, _Base):
+    """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
+
+    Parameters mirror sklearn.decomposition.NMF. Beyond them:
+
+    floor : 'auto' or float, default='auto'
+        Lower bound of every factor entry during the updates: X <- max(floor, X * ratio)
+        (Gillis & Glineur 2008). It keeps multiplicative updates from locking entries at
+        zero, so every limit point is stationary. 'auto' is the dtype's machine epsilon times
+        sqrt(max(X) / n_components); 0 gives plain Lee-Seung updates (zeros stay zeros).
+    check_every : int, default=10
+        Iterations between objective evaluations (convergence test, history, callback).
+    callback : callable or None
+        Called as callback(n_iter, objective) at every evaluation.
+
+    Fitted attributes add loss_history_ (the objective at iterations loss_history_iter_)
+    to those of scikit-learn.
+    """
+
+    def __init__(self, n_components="auto", *, init=None, solver="mu", beta_loss="frobenius",
+                 tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
+                 alpha_H="same", l1_ratio=0.0, verbose=0, floor="auto", check_every=10,
+                 callback=None):
+        self.n_components = n_components
+        self.init = init
+        self.solver = solver
+        self.beta_loss = beta_loss
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.random_state = random_state
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.verbose = verbose
+        self.floor = floor
+        self.check_every = check_every
+        self.callback = callback
+
+    # -- scikit-learn plumbing --------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"requires_positive_X": True, "preserves_dtype": [np.float64, np.float32]}
+
+    @property
+    def _n_features_out(self):
+        return self.components_.shape[0]
+
+    def _record_features(self, X):
+        names = getattr(X, "columns", None)
+        if names is not None and len(names) and all(isinstance(c, str) for c in names):
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") else np.shape(X)[1]
+
+    def _check_fitted(self):
+        if not hasattr(self, "components_"):
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet. "
+                                 "Call 'fit' with appropriate arguments before using this "
+                                 "estimator.")
+
+    def _options(self):
+        beta = beta_to_float(self.beta_loss)
+        solver = check_choice(self.solver, "solver", SOLVERS)
+        solver = "hals" if solver == "cd" else solver
+        if solver == "hals" and beta != 2.0:
+            raise ValueError("solver='hals' (or 'cd') minimizes the Frobenius loss only; use "
+                             "solver='mu' for beta_loss='kullback-leibler'.")
+        if self.init is not None:
+            check_choice(self.init, "init", INITS)
+        return dict(beta=beta, solver=solver, tol=check_float(self.tol, "tol"),
+                    max_iter=check_int(self.max_iter, "max_iter"),
+                    check_every=check_int(self.check_every, "check_every"),
+                    n_init=check_int(self.n_init, "n_init"),
+                    verbose=check_int(self.verbose, "verbose", 0))
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn the factorization of X and return W (n_samples x n_components)."""
+        opts = self._options()
+        if self.callback is not None and not callable(self.callback):
+            raise TypeError(f"callback must be callable, got {self.callback!r}.")
+        M = Matrix(X)
+        k = _resolve_k(self.n_components, M.shape, W, H, self.init)
+        init = self.init if self.init is not None else init_mod.default_init(k, M.shape)
+        if init != "custom" and (W is not None or H is not None):
+            warnings.warn("W and H are ignored unless init='custom'.", UserWarning,
+                          stacklevel=2)
+        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
+                                             M.shape)
+        penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
+        floor = _floor(M, k, self.floor)
+        rng = init_mod.check_random_state(self.random_state)
+        best = None
+        for r in range(opts["n_init"]):
+            run_init = init if r == 0 or init in ("random", "nndsvdar") else "random"
+            W0, H0 = init_mod.initialize(M.external(), k, run_init, rng, W, H)
+            Wi, Hti = M.to_internal(W0, H0, scaled=run_init != "custom")
+            res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
+                      max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
+                      floor=floor, check_every=opts["check_every"], verbose=opts["verbose"],
+                      callback=self.callback)
+            if best is None or res.history[-1] < best.history[-1]:
+                best = res
+        if not best.converged and opts["tol"] > 0:
+            warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
+                          "it to improve convergence.", ConvergenceWarning, stacklevel=2)
+        W_out, H_out = M.to_external(best.W, best.Ht)
+        div = M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
+        self._record_features(X)
+        self.components_ = H_out
+        self.n_components_ = H_out.shape[0]
+        self.n_iter_ = best.n_iter
+        self.reconstruction_err_ = float(np.sqrt(2.0 * M.external_divergence(div, opts["beta"])))
+        scale_obj = M.external_divergence(1.0, opts["beta"])
+        self.loss_history_ = np.asarray(best.history) * scale_obj
+        self.loss_history_iter_ = np.asarray(best.history_iters)
+        self._init_used = init
+        return W_out
+
+    def fit(self, X, y=None, **params):
+        """Learn the factorization of X; returns self."""
+        self.fit_transform(X, **params)
+        return self
+
+    def transform(self, X):
+        """W for X with components_ fixed, started as fit starts and iterated to tol."""
+        self._check_fitted()
+        opts = self._options()
+        M = Matrix(X)
+        if M.shape[1] != self.components_.shape[1]:
+            raise ValueError(f"X has {M.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.components_.shape[1]} features as input.")
+        k = self.components_.shape[0]
+        H = self.components_.astype(M.dtype)
+        init = self._init_used if self._init_used != "custom" else "nndsvda"
+        if init.startswith("nndsvd") and k > min(M.shape):
+            init = "random"
+        W0, _ = init_mod.initialize(M.external(), k, init,
+                                    init_mod.check_random_state(self.random_state))
+        Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
+        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
+                                             M.shape)
+        penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
+        res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
+                  max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
+                  floor=_floor(M, k, self.floor), check_every=opts["check_every"],
+                  update_h=False)
+        return M.to_external(res.W, res.Ht)[0]
+
+    def inverse_transform(self, X=None, *, Xt=None):
+        """X ~= W components_, for W (n_samples x n_components)."""
+        self._check_fitted()
+        if X is None:
+            X = Xt
+        if sp.issparse(X):
+            X = X.toarray()
+        W = np.asarray(X)
+        if W.ndim != 2 or W.shape[1] != self.components_.shape[0]:
+            raise ValueError(f"W must have shape (n_samples, {self.components_.shape[0]}), got "
+                             f"{W.shape}.")
+        return W @ self.components_
+
+
+def nmf(X, n_components="auto", **params):
+    """Factorize X ~= W H in one call; returns (W, H, info).
+
+    Takes the parameters of NMF. info is a dict with n_iter, reconstruction_err,
+    loss_history, loss_history_iter and the fitted estimator under 'model'.
+    """
+    W_init, H_init = params.pop("W", None), params.pop("H", None)
+    model = NMF(n_components, **params)
+    W = model.fit_transform(X, W=W_init, H=H_init)
+    info = {"n_iter": model.n_iter_, "reconstruction_err": model.reconstruction_err_,
+            "loss_history": model.loss_history_, "loss_history_iter": model.loss_history_iter_,
+            "model": model}
+    return W, model.components_, info
+

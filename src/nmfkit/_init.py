@@ -1,0 +1,122 @@
+"""Starting points: random, NNDSVD and its two variants, custom.
+
+The random start and the NNDSVD family follow scikit-learn's definitions (Boutsidis &
+Gallopoulos 2008), so the same random_state gives the same random start as
+sklearn.decomposition.NMF. The truncated SVD is a randomized SVD (Halko, Martinsson &
+Tropp 2011) of our own.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.linalg as la
+import scipy.sparse as sp
+
+from ._validation import check_factor
+
+_NNDSVD_EPS = 1e-6
+
+
+def check_random_state(seed):
+    """None, an int, or a numpy RandomState / Generator, as in scikit-learn."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
+        if not 0 <= int(seed) < 2**32:
+            raise ValueError(f"random_state must be in [0, 2**32), got {seed}.")
+        return np.random.RandomState(int(seed))
+    if isinstance(seed, (np.random.RandomState, np.random.Generator)):
+        return seed
+    raise TypeError(f"random_state must be None, an int or a numpy RandomState / Generator, "
+                    f"got {seed!r}.")
+
+
+def _normal(rng, size):
+    return rng.standard_normal(size=size)
+
+
+def randomized_svd(X, k, rng, n_oversamples=10, n_iter=None):
+    """Leading k singular triplets of a dense array or sparse matrix X: U, s, Vt."""
+    m, n = X.shape
+    p = min(k + n_oversamples, m, n)
+    if n_iter is None:
+        n_iter = 7 if k < 0.1 * min(m, n) else 4
+    Q = _normal(rng, (n, p)).astype(X.dtype, copy=False)
+    Q = np.asarray(X @ Q)
+    for _ in range(n_iter):
+        Q, _ = la.lu(Q, permute_l=True)
+        Q = np.asarray(X.T @ Q)
+        Q, _ = la.lu(Q, permute_l=True)
+        Q = np.asarray(X @ Q)
+    Q, _ = la.qr(Q, mode="economic")
+    B = np.asarray((X.T @ Q).T)
+    Uh, s, Vt = la.svd(B, full_matrices=False)
+    U = Q @ Uh
+    # Sign convention (as sklearn's svd_flip with u_based_decision): largest |U| entry > 0.
+    signs = np.sign(U[np.argmax(np.abs(U), axis=0), range(U.shape[1])])
+    signs[signs == 0] = 1
+    return U[:, :k] * signs[:k], s[:k], Vt[:k] * signs[:k, None]
+
+
+def _nndsvd(X, k, variant, rng):
+    U, S, Vt = randomized_svd(X, k, rng)
+    m, n = X.shape
+    W = np.zeros((m, k), dtype=np.float64)
+    H = np.zeros((k, n), dtype=np.float64)
+    r = len(S)
+    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    H[0, :] = np.sqrt(S[0]) * np.abs(Vt[0, :])
+    for j in range(1, r):
+        x, y = U[:, j], Vt[j, :]
+        xp, yp = np.maximum(x, 0), np.maximum(y, 0)
+        xn, yn = np.abs(np.minimum(x, 0)), np.abs(np.minimum(y, 0))
+        xpn, ypn, xnn, ynn = (np.linalg.norm(v) for v in (xp, yp, xn, yn))
+        mp, mn = xpn * ypn, xnn * ynn
+        if mp > mn:
+            u, v, sigma = xp / xpn, yp / ypn, mp
+        elif mn > 0:
+            u, v, sigma = xn / xnn, yn / ynn, mn
+        else:
+            continue
+        lbd = np.sqrt(S[j] * sigma)
+        W[:, j] = lbd * u
+        H[j, :] = lbd * v
+    W[W < _NNDSVD_EPS] = 0
+    H[H < _NNDSVD_EPS] = 0
+    if variant == "nndsvda":
+        avg = X.mean()
+        W[W == 0] = avg
+        H[H == 0] = avg
+    elif variant == "nndsvdar":
+        avg = X.mean()
+        W[W == 0] = np.abs(avg * _normal(rng, (W == 0).sum()) / 100)
+        H[H == 0] = np.abs(avg * _normal(rng, (H == 0).sum()) / 100)
+    return W, H
+
+
+def default_init(k, shape):
+    """scikit-learn's default: 'nndsvda' when k <= min(m, n), else 'random'."""
+    return "nndsvda" if k <= min(shape) else "random"
+
+
+def initialize(X, k, init, random_state, W=None, H=None):
+    """Starting (W (m x k), H (k x n)) for the data X (ndarray or CSR) in X's dtype."""
+    dtype = X.dtype
+    m, n = X.shape
+    if init == "custom":
+        return check_factor(W, "W", (m, k), dtype), check_factor(H, "H", (k, n), dtype)
+    rng = check_random_state(random_state)
+    if init == "random":
+        avg = np.sqrt(X.mean() / k)
+        Hs = (avg * _normal(rng, (k, n))).astype(dtype, copy=False)
+        Ws = (avg * _normal(rng, (m, k))).astype(dtype, copy=False)
+        np.abs(Hs, out=Hs)
+        np.abs(Ws, out=Ws)
+        if not avg > 0:  # all-zero data: any positive start is as good as another
+            Ws.fill(1.0)
+            Hs.fill(1.0)
+        return np.ascontiguousarray(Ws), np.ascontiguousarray(Hs)
+    if sp.issparse(X) and X.nnz == 0 or not sp.issparse(X) and not X.any():
+        return np.ones((m, k), dtype=dtype), np.ones((k, n), dtype=dtype)
+    W, H = _nndsvd(X, k, init, rng)
+    return W.astype(dtype), H.astype(dtype)

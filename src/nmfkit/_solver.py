@@ -1,0 +1,154 @@
+"""One factorization run: the iteration, its stopping rule, and the objective history.
+
+Policy lives here; arithmetic lives in the kernels. The problem is held internally as
+V ~= W Ht^T (see _matrix.py), so "side" 'w' updates the factor whose rows follow V's rows
+and 'h' the other one. Per iteration the caller's W is updated first, then H, as in
+scikit-learn's multiplicative-update solver.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._kernels import _dense, _steps
+from ._threads import effective_n_threads
+
+# Accelerated inner loops (Gillis & Glineur 2012): alpha and delta of the paper.
+_ACCEL_ALPHA = 0.5
+_ACCEL_DELTA = 0.1
+
+
+@dataclass
+class Penalty:
+    """l1 and l2 weights on each internal side ('w', 'h'), in the internal scaling."""
+    l1: dict = field(default_factory=lambda: {"w": 0.0, "h": 0.0})
+    l2: dict = field(default_factory=lambda: {"w": 0.0, "h": 0.0})
+
+    def value(self, factors):
+        total = 0.0
+        for s, F in factors.items():
+            if self.l1[s]:
+                total += self.l1[s] * float(F.sum(dtype=np.float64))
+            if self.l2[s]:
+                total += 0.5 * self.l2[s] * float(np.einsum("ij,ij->", F, F, dtype=np.float64))
+        return total
+
+
+@dataclass
+class RunResult:
+    W: np.ndarray  # internal factors (C-ordered, internal scaling)
+    Ht: np.ndarray
+    n_iter: int
+    history: list  # penalized objective at the checked iterations (internal units)
+    history_iters: list
+    converged: bool
+
+
+def _dot64(a, b):
+    return float(np.dot(a.ravel().astype(np.float64, copy=False),
+                        b.ravel().astype(np.float64, copy=False)))
+
+
+def inner_steps(solver, rows_a, rows_b, k, nnz):
+    """How many cheap repeats of a Frobenius step one pair of products pays for."""
+    if solver == "mu":
+        return 1
+    rho = 1.0 + (nnz + rows_b * k) / (rows_a * (k + 1.0))
+    return int(1 + _ACCEL_ALPHA * rho)
+
+
+def run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10,
+        update_h=True, verbose=0, callback=None):
+    """Iterate from internal (W, Ht) in place; return a RunResult.
+
+    The stopping rule is scikit-learn's: every `check_every` iterations, stop when the
+    decrease of sqrt(2 * objective) since the last check, relative to its initial value,
+    falls below tol.
+    """
+    n_threads = effective_n_threads()
+    factors = {"w": W, "h": Ht}
+    other = {"w": "h", "h": "w"}
+    caller_w = "h" if M.transposed else "w"
+    order = [caller_w, other[caller_w]] if update_h else [caller_w]
+    tiny = M.tiny
+    k = W.shape[1]
+
+    if beta == 2.0:
+        step_fn = _steps.hals_step if solver == "hals" else _steps.mu_fro_step
+        nums = {s: np.empty_like(factors[s]) for s in order}
+        grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype)) for s in factors}
+        n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
+                                  M.nnz) for s in order}
+    else:
+        nums = {s: np.empty_like(factors[s]) for s in order}
+
+    def fro_update(s, fresh_num):
+        A, B = factors[s], factors[other[s]]
+        if fresh_num:
+            M.xb(B, nums[s], s == "h", n_threads)
+        args = (A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor)
+        if step_fn is _steps.mu_fro_step:
+            args = args + (tiny,)
+        first = None
+        for _ in range(n_inner[s]):
+            delta = step_fn(*args, n_threads)[2]
+            if first is None:
+                first = delta
+            elif delta <= _ACCEL_DELTA ** 2 * first:
+                break
+        _dense.gram(A, grams[s])
+
+    def kl_update(s):
+        A, B = factors[s], factors[other[s]]
+        M.kl_num(W, Ht, nums[s], s == "h", n_threads)
+        den = B.sum(axis=0)
+        _steps.mu_div_step(A, nums[s], den, penalty.l1[s], penalty.l2[s], floor, tiny,
+                           n_threads)
+
+    def objective(products_ready):
+        # After an iteration the Frobenius objective comes from products already formed:
+        # ||V||^2 - 2 <A, num> + <A^T A, B^T B> for the side updated last.
+        if beta == 2.0:
+            s = order[-1]
+            if not products_ready:
+                value = M.divergence(W, Ht, beta, n_threads)
+            else:
+                cross = _dot64(factors[s], nums[s])
+                value = max(0.5 * (M.sq_norm - 2.0 * cross
+                                   + _dot64(grams[s], grams[other[s]])), 0.0)
+        else:
+            value = M.divergence(W, Ht, beta, n_threads)
+        return value + penalty.value(factors)
+
+    start = time.perf_counter()
+    obj = objective(False)
+    history, iters = [obj], [0]
+    err_init = err_prev = np.sqrt(2.0 * max(obj, 0.0))
+    if verbose:
+        print(f"nmfkit: iteration 0, objective {obj:.6g}")
+    if callback is not None:
+        callback(0, obj)
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        for s in order:
+            if beta == 2.0:
+                fro_update(s, fresh_num=update_h or it == 1)
+            else:
+                kl_update(s)
+        if it % check_every == 0 or it == max_iter:
+            obj = objective(True)
+            history.append(obj)
+            iters.append(it)
+            if verbose:
+                print(f"nmfkit: iteration {it}, objective {obj:.6g}, "
+                      f"{time.perf_counter() - start:.2f} s")
+            if callback is not None:
+                callback(it, obj)
+            err = np.sqrt(2.0 * max(obj, 0.0))
+            if tol > 0 and (err_init == 0 or (err_prev - err) / err_init < tol):
+                converged = True
+                break
+            err_prev = err
+    return RunResult(W, Ht, it, history, iters, converged)

@@ -1,0 +1,183 @@
+"""Input and parameter checks. Every error names the argument, shows the value, says the fix.
+
+The compiled kernels trust their input completely, so everything they rely on is checked
+here: dtype, shape, finiteness, signs, and the index arrays of sparse matrices.
+"""
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0}
+INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
+SOLVERS = ("mu", "amu", "hals", "cd")
+
+
+def _kind(value):
+    return f"{value!r} ({type(value).__name__})"
+
+
+def check_int(value, name, low=1):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {low}, got {_kind(value)}.")
+    if value < low:
+        raise ValueError(f"{name} must be an integer >= {low}, got {value}.")
+    return int(value)
+
+
+def check_float(value, name, low=0.0, high=None, low_open=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_kind(value)}.")
+    value = float(value)
+    bad = (not np.isfinite(value) or value < low or (low_open and value == low)
+           or (high is not None and value > high))
+    if bad:
+        rng = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
+        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}.")
+    return value
+
+
+def check_choice(value, name, choices):
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def beta_to_float(beta_loss):
+    """'frobenius' -> 2.0, 'kullback-leibler' -> 1.0; the kernels implement these two."""
+    if isinstance(beta_loss, str):
+        if beta_loss not in LOSSES:
+            raise ValueError(
+                f"beta_loss must be 'frobenius' or 'kullback-leibler' (or 2 or 1), got "
+                f"{beta_loss!r}.")
+        return LOSSES[beta_loss]
+    if isinstance(beta_loss, numbers.Real) and not isinstance(beta_loss, (bool, np.bool_)):
+        if float(beta_loss) in (1.0, 2.0):
+            return float(beta_loss)
+        raise ValueError(
+            f"beta_loss={beta_loss!r} is not supported: use 2 ('frobenius') or "
+            f"1 ('kullback-leibler').")
+    raise TypeError(f"beta_loss must be a string or a number, got {_kind(beta_loss)}.")
+
+
+def working_dtype(dtype, name="X"):
+    """float32 stays float32; float64, integers, booleans and other floats become float64."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        raise TypeError(f"{name} has complex dtype {dtype}; NMF needs real, nonnegative "
+                        "values: pass np.abs(X) or X.real.")
+    if dtype.kind not in "fiub":
+        raise TypeError(f"{name} has dtype {dtype}, which is not numeric; convert it with "
+                        "X.astype(float) first.")
+    if dtype.kind == "f" and dtype.itemsize == 4:
+        return np.dtype(np.float32)
+    return np.dtype(np.float64)
+
+
+def _check_values(vmin, vmax, name, what="X"):
+    if np.isnan(vmin) or np.isnan(vmax):
+        raise ValueError(f"{name} contains NaN; NMF needs finite values: remove or impute them.")
+    if np.isinf(vmin) or np.isinf(vmax):
+        raise ValueError(f"{name} contains infinity; NMF needs finite values: clip or drop them.")
+    if vmin < 0:
+        raise ValueError(f"{name} has negative values (the smallest is {vmin!r}); NMF needs a "
+                         f"nonnegative {what}: shift, clip or take np.abs first.")
+
+
+def _check_shape(shape, name):
+    if len(shape) != 2:
+        hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a "
+                "single sample." if len(shape) == 1 else "")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {len(shape)}-D "
+                         f"with shape {shape}.{hint}")
+    if shape[0] < 1 or shape[1] < 1:
+        raise ValueError(f"{name} is empty (shape {shape}); it needs at least one row and one "
+                         "column.")
+
+
+def check_dense(X, name="X"):
+    """Return a float32/float64 ndarray that shares memory with X where it can."""
+    if isinstance(X, np.ndarray) and X.dtype.hasobject:
+        raise TypeError(f"{name} has dtype object; convert it to a numeric array first.")
+    try:
+        arr = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} could not be read as a numeric array: {exc}") from None
+    if arr.dtype.hasobject or arr.dtype.kind in "USV":
+        raise TypeError(f"{name} has dtype {arr.dtype}, which is not numeric; convert it with "
+                        "np.asarray(X, dtype=float) first.")
+    _check_shape(arr.shape, name)
+    dtype = working_dtype(arr.dtype, name)
+    if arr.dtype != dtype or not arr.dtype.isnative:
+        arr = arr.astype(dtype)
+    _check_values(arr.min(), arr.max(), name)
+    return arr
+
+
+def _check_index_arrays(X, name):
+    """CSR/CSC structure, checked on the caller's arrays without touching them."""
+    major, minor = X.shape if X.format == "csr" else X.shape[::-1]
+    indptr, indices = np.asarray(X.indptr), np.asarray(X.indices)
+    if indptr.ndim != 1 or indptr.shape[0] != major + 1:
+        raise ValueError(f"{name}: indptr has length {indptr.shape[0]}, expected {major + 1} "
+                         f"for shape {X.shape}; the sparse matrix is corrupt.")
+    if indices.ndim != 1 or indices.shape[0] != np.asarray(X.data).shape[0]:
+        raise ValueError(f"{name}: indices and data have different lengths; the sparse matrix "
+                         "is corrupt.")
+    if indptr.dtype.kind not in "iu" or indices.dtype.kind not in "iu":
+        raise ValueError(f"{name}: index arrays must be integers; the sparse matrix is corrupt.")
+    if indptr[0] != 0 or indptr[-1] != indices.shape[0] or np.any(np.diff(indptr) < 0):
+        raise ValueError(f"{name}: indptr must start at 0, never decrease and end at "
+                         f"nnz={indices.shape[0]}; the sparse matrix is corrupt.")
+    if indices.shape[0] and (indices.min() < 0 or indices.max() >= minor):
+        raise ValueError(f"{name}: column indices must lie in [0, {minor}), found "
+                         f"[{indices.min()}, {indices.max()}]; the sparse matrix is corrupt.")
+
+
+def check_sparse(X, name="X"):
+    """Return a canonical csr_matrix copy (sorted, summed duplicates, no explicit zeros).
+
+    The caller's matrix and its arrays are never modified: scipy's in-place canonicalization
+    runs only on our own copy.
+    """
+    _check_shape(X.shape, name)
+    dtype = working_dtype(X.dtype, name)
+    if X.format in ("csr", "csc"):
+        _check_index_arrays(X, name)
+        cls = sp.csr_matrix if X.format == "csr" else sp.csc_matrix
+        X = cls((np.array(X.data, dtype=dtype), np.array(X.indices), np.array(X.indptr)),
+                shape=X.shape, copy=False)
+    elif X.format == "coo":
+        row, col = np.asarray(X.row), np.asarray(X.col)
+        if row.shape != col.shape or row.shape != np.asarray(X.data).shape:
+            raise ValueError(f"{name}: COO row, col and data differ in length; corrupt matrix.")
+        if row.size and (row.min() < 0 or row.max() >= X.shape[0] or col.min() < 0
+                         or col.max() >= X.shape[1]):
+            raise ValueError(f"{name}: COO indices out of range for shape {X.shape}.")
+        X = sp.coo_matrix((np.array(X.data, dtype=dtype), (row, col)), shape=X.shape)
+    else:
+        X = sp.csr_matrix(X, dtype=dtype, copy=True)
+    X = sp.csr_matrix(X, dtype=dtype)
+    if not X.data.dtype.isnative:
+        X.data = X.data.astype(dtype)
+    X.sum_duplicates()
+    if X.nnz:
+        _check_values(X.data.min(), X.data.max(), name)
+    X.eliminate_zeros()
+    return X
+
+
+def check_factor(F, name, shape, dtype):
+    """A user-given W or H: right shape, finite, nonnegative, returned as a new array."""
+    if F is None:
+        raise ValueError(f"{name} is required with init='custom'; pass both W and H.")
+    if sp.issparse(F):
+        raise TypeError(f"{name} must be a dense array, got a sparse matrix; use {name}.toarray().")
+    arr = check_dense(F, name)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)}.")
+    if not np.any(arr):
+        raise ValueError(f"{name} is all zeros; multiplicative updates cannot move an all-zero "
+                         "factor: use a nonzero start.")
+    return np.array(arr, dtype=dtype, order="C")
