@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from . import _init as init_mod
 from ._matrix import Matrix
-from ._solver import Penalty, run
+from ._solver import Penalty, run, solve_w
 from ._threads import effective_n_threads
 from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_float,
                           check_int)
@@ -76,6 +76,11 @@ def _floor(M, k, floor):
     return check_float(floor, "floor") / np.sqrt(M.scale)
 
 
+def _polish_iter(opts):
+    """Sweep budget of the W solve: cheap HALS sweeps for Frobenius, MU steps for KL."""
+    return 10 * opts["max_iter"] if opts["beta"] == 2.0 else opts["max_iter"]
+
+
 class NMF(_NamesMixin, _TransformerMixin, _Base):
     """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
 
@@ -130,13 +135,13 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     def _n_features_out(self):
         return self.components_.shape[0]
 
-    def _record_features(self, X):
+    def _record_features(self, X, n_features):
         names = getattr(X, "columns", None)
         if names is not None and len(names) and all(isinstance(c, str) for c in names):
             self.feature_names_in_ = np.asarray(names, dtype=object)
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") else np.shape(X)[1]
+        self.n_features_in_ = n_features
 
     def _check_fitted(self):
         if not hasattr(self, "components_"):
@@ -187,12 +192,17 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
                       callback=self.callback)
             if best is None or res.history[-1] < best.history[-1]:
                 best = res
+        if opts["tol"] > 0:
+            # Finish with the exact W for the final H: what transform(X) computes. tol=0
+            # asks for exactly max_iter iterations of the solver, so it is left out then.
+            solve_w(M, best.W, best.Ht, beta=opts["beta"], penalty=penalty, floor=floor,
+                    max_iter=_polish_iter(opts))
         if not best.converged and opts["tol"] > 0:
             warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
                           "it to improve convergence.", ConvergenceWarning, stacklevel=2)
         W_out, H_out = M.to_external(best.W, best.Ht)
         div = M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
-        self._record_features(X)
+        self._record_features(X, M.shape[1])
         self.components_ = H_out
         self.n_components_ = H_out.shape[0]
         self.n_iter_ = best.n_iter
@@ -227,11 +237,9 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
                                              M.shape)
         penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
-        res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
-                  max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
-                  floor=_floor(M, k, self.floor), check_every=opts["check_every"],
-                  update_h=False)
-        return M.to_external(res.W, res.Ht)[0]
+        solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty, floor=_floor(M, k, self.floor),
+                max_iter=_polish_iter(opts))
+        return M.to_external(Wi, Hti)[0]
 
     def inverse_transform(self, X=None, *, Xt=None):
         """X ~= W components_, for W (n_samples x n_components)."""

@@ -152,3 +152,35 @@ def run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10
                 break
             err_prev = err
     return RunResult(W, Ht, it, history, iters, converged)
+
+
+def solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
+    """Solve for the caller's W with H fixed (a convex problem), in place, to rtol.
+
+    transform() runs this from its start, and fit() runs it from its last W when it has
+    converged, so both end at the same minimizer. Frobenius: HALS sweeps over products
+    formed once (each sweep costs O(m k^2)). KL: multiplicative updates of W alone.
+    Stops when ||W_new - W_old|| <= rtol ||W||; returns the number of sweeps.
+    """
+    n_threads = effective_n_threads()
+    factors = {"w": W, "h": Ht}
+    s = "h" if M.transposed else "w"
+    A, B = factors[s], factors["w" if s == "h" else "h"]
+    num = np.empty_like(A)
+    if beta == 2.0:
+        M.xb(B, num, s == "h", n_threads)
+        gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype))
+    else:
+        den = B.sum(axis=0)
+    sweeps = 0
+    for sweeps in range(1, max_iter + 1):
+        if beta == 2.0:
+            delta = _steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
+                                     n_threads)[2]
+        else:
+            M.kl_num(W, Ht, num, s == "h", n_threads)
+            delta = _steps.mu_div_step(A, num, den, penalty.l1[s], penalty.l2[s], floor,
+                                       M.tiny, n_threads)
+        if delta <= rtol * rtol * float(np.einsum("ij,ij->", A, A, dtype=np.float64)):
+            break
+    return sweeps

@@ -65,8 +65,8 @@ def working_dtype(dtype, name="X"):
     """float32 stays float32; float64, integers, booleans and other floats become float64."""
     dtype = np.dtype(dtype)
     if dtype.kind == "c":
-        raise TypeError(f"{name} has complex dtype {dtype}; NMF needs real, nonnegative "
-                        "values: pass np.abs(X) or X.real.")
+        raise ValueError(f"Complex data not supported: {name} has dtype {dtype}; NMF needs "
+                         "real, nonnegative values: pass np.abs(X) or X.real.")
     if dtype.kind not in "fiub":
         raise TypeError(f"{name} has dtype {dtype}, which is not numeric; convert it with "
                         "X.astype(float) first.")
@@ -81,30 +81,34 @@ def _check_values(vmin, vmax, name, what="X"):
     if np.isinf(vmin) or np.isinf(vmax):
         raise ValueError(f"{name} contains infinity; NMF needs finite values: clip or drop them.")
     if vmin < 0:
-        raise ValueError(f"{name} has negative values (the smallest is {vmin!r}); NMF needs a "
-                         f"nonnegative {what}: shift, clip or take np.abs first.")
+        raise ValueError(f"Negative values in data passed to {name} (the smallest is "
+                         f"{float(vmin)!r}); NMF needs a nonnegative {what}: shift, clip or take "
+                         "np.abs first.")
 
 
 def _check_shape(shape, name):
     if len(shape) != 2:
-        hint = (" Reshape with X.reshape(-1, 1) for a single feature or X.reshape(1, -1) for a "
-                "single sample." if len(shape) == 1 else "")
+        hint = (" Reshape your data either using X.reshape(-1, 1) if it has a single feature "
+                "or X.reshape(1, -1) if it contains a single sample." if len(shape) == 1 else "")
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {len(shape)}-D "
                          f"with shape {shape}.{hint}")
-    if shape[0] < 1 or shape[1] < 1:
-        raise ValueError(f"{name} is empty (shape {shape}); it needs at least one row and one "
-                         "column.")
+    for axis, what in ((0, "sample"), (1, "feature")):
+        if shape[axis] < 1:
+            raise ValueError(f"Found array with 0 {what}(s) (shape={tuple(shape)}) while a "
+                             f"minimum of 1 is required: {name} needs at least one row and one "
+                             "column.")
 
 
 def check_dense(X, name="X"):
     """Return a float32/float64 ndarray that shares memory with X where it can."""
-    if isinstance(X, np.ndarray) and X.dtype.hasobject:
-        raise TypeError(f"{name} has dtype object; convert it to a numeric array first.")
     try:
         arr = np.asarray(X)
+        if arr.dtype.hasobject:
+            arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} could not be read as a numeric array: {exc}") from None
-    if arr.dtype.hasobject or arr.dtype.kind in "USV":
+        raise TypeError(f"{name} could not be read as a numeric array ({exc}); convert it with "
+                        "np.asarray(X, dtype=float) first.") from None
+    if arr.dtype.kind in "USV":
         raise TypeError(f"{name} has dtype {arr.dtype}, which is not numeric; convert it with "
                         "np.asarray(X, dtype=float) first.")
     _check_shape(arr.shape, name)

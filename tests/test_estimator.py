@@ -1,0 +1,259 @@
+"""The NMF estimator and nmf(): agreement with scikit-learn, invariants, errors, API."""
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+import nmfkit
+from nmfkit import NMF, nmf
+
+skl = pytest.importorskip("sklearn")
+from sklearn.base import clone  # noqa: E402
+from sklearn.decomposition import NMF as SkNMF  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import MinMaxScaler  # noqa: E402
+
+LOSSES = ["frobenius", "kullback-leibler"]
+
+
+def low_rank(m, n, k, seed=0, noise=0.05):
+    rng = np.random.RandomState(seed)
+    V = rng.rand(m, k) @ rng.rand(k, n)
+    return V + noise * rng.rand(m, n)
+
+
+def sparse_data(m, n, density, seed=0, fmt="csr"):
+    return sp.random(m, n, density=density, format=fmt, random_state=seed,
+                     data_rvs=np.random.RandomState(seed + 1).rand)
+
+
+def start(X, k, seed=1, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    avg = np.sqrt(X.mean() / k)
+    return ((avg * rng.rand(X.shape[0], k)).astype(dtype),
+            (avg * rng.rand(k, X.shape[1])).astype(dtype))
+
+
+def fit_pair(X, k, loss, W0, H0, max_iter=100, **kw):
+    sk = SkNMF(k, init="custom", solver="mu", beta_loss=loss, max_iter=max_iter, tol=0)
+    Ws = sk.fit_transform(X, W=W0.copy(), H=H0.copy())
+    nm = NMF(k, init="custom", solver="mu", beta_loss=loss, max_iter=max_iter, tol=0, **kw)
+    Wn = nm.fit_transform(X, W=W0.copy(), H=H0.copy())
+    return sk, Ws, nm, Wn
+
+
+# -- agreement with scikit-learn -----------------------------------------------------------
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kind", ["dense", "csr", "dense_f"])
+def test_matches_sklearn_mu_from_same_start(kind, loss):
+    if kind == "csr":
+        X = sparse_data(400, 300, 0.05)
+    else:
+        X = low_rank(200, 150, 8)
+        if kind == "dense_f":
+            X = np.asfortranarray(X)
+    W0, H0 = start(X, 10)
+    sk, Ws, nm, Wn = fit_pair(X, 10, loss, W0, H0)
+    assert nm.n_iter_ == sk.n_iter_ == 100
+    assert nm.reconstruction_err_ == pytest.approx(sk.reconstruction_err_, rel=1e-6)
+    # Plain Lee-Seung (no floor) follows scikit-learn's trajectory entry by entry; with the
+    # floor, entries scikit-learn drives to 1e-30 stop at ~1e-16 and may later regrow.
+    _, _, plain, Wp = fit_pair(X, 10, loss, W0, H0, floor=0.0)
+    WH = Ws @ sk.components_
+    assert np.allclose(Wp @ plain.components_, WH, rtol=1e-4, atol=1e-6 * WH.max())
+
+
+def test_random_init_is_sklearns():
+    X = low_rank(30, 20, 3)
+    W, H, _ = nmf(X, 4, init="random", random_state=7, max_iter=1, tol=0, floor=0.0)
+    from sklearn.decomposition._nmf import _initialize_nmf
+    Ws, Hs = _initialize_nmf(X, 4, init="random", random_state=7)
+    sk = SkNMF(4, init="custom", solver="mu", max_iter=1, tol=0)
+    W1 = sk.fit_transform(X, W=Ws, H=Hs)
+    assert np.allclose(W, W1, rtol=1e-12) and np.allclose(H, sk.components_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["nndsvd", "nndsvda", "nndsvdar"])
+def test_nndsvd_matches_sklearn(variant):
+    from sklearn.decomposition._nmf import _initialize_nmf
+
+    from nmfkit._init import initialize
+    X = low_rank(60, 40, 5, noise=0.2)
+    W, H = initialize(X, 5, variant, 0)
+    Ws, Hs = _initialize_nmf(X, 5, init=variant, random_state=0)
+    assert W.shape == Ws.shape and H.shape == Hs.shape
+    assert (W >= 0).all() and (H >= 0).all()
+    if variant != "nndsvdar":  # the random fill draws differ
+        assert np.allclose(W @ H, Ws @ Hs, rtol=1e-6, atol=1e-8)
+        assert np.allclose(W, Ws, rtol=1e-5, atol=1e-8)
+
+
+# -- invariants ------------------------------------------------------------------------------
+@pytest.mark.parametrize("solver", ["mu", "amu", "hals"])
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_objective_never_increases(kind, dtype, loss, solver):
+    if solver == "hals" and loss != "frobenius":
+        pytest.skip("HALS minimizes the Frobenius loss only")
+    X = sparse_data(120, 90, 0.1) if kind == "csr" else low_rank(80, 60, 5)
+    X = X.astype(dtype)
+    model = NMF(6, init="random", random_state=0, solver=solver, beta_loss=loss,
+                max_iter=60, tol=0, check_every=1).fit(X)
+    hist = model.loss_history_
+    assert len(hist) == 61 and np.all(np.isfinite(hist))
+    slack = (1e-4 if dtype == np.float32 else 1e-10) * hist[0]
+    assert np.all(np.diff(hist) <= slack), np.diff(hist).max()
+    assert hist[-1] < 0.9 * hist[0]
+    assert model.components_.dtype == dtype and (model.components_ >= 0).all()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_dense_equals_csr(loss):
+    Xs = sparse_data(150, 100, 0.08)
+    kw = dict(init="nndsvda", beta_loss=loss, max_iter=50, tol=0, random_state=0)
+    W1, H1, i1 = nmf(Xs.toarray(), 5, **kw)
+    W2, H2, i2 = nmf(Xs, 5, **kw)
+    assert i1["reconstruction_err"] == pytest.approx(i2["reconstruction_err"], rel=1e-9)
+    assert np.allclose(W1 @ H1, W2 @ H2, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_float32_close_to_float64(kind, loss):
+    X = sparse_data(150, 100, 0.1) if kind == "csr" else low_rank(100, 80, 5)
+    kw = dict(init="nndsvda", beta_loss=loss, max_iter=100, tol=0, random_state=0)
+    m64 = NMF(5, **kw).fit(X)
+    m32 = NMF(5, **kw).fit(X.astype(np.float32))
+    assert m32.components_.dtype == np.float32
+    assert m32.reconstruction_err_ == pytest.approx(m64.reconstruction_err_, rel=1e-3)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+def test_one_thread_equals_two(kind, loss):
+    X = sparse_data(300, 200, 0.05) if kind == "csr" else low_rank(200, 150, 5)
+    kw = dict(init="nndsvda", beta_loss=loss, max_iter=50, tol=0, random_state=0)
+    with threadpool_limits(1):
+        assert nmfkit.effective_n_threads() == 1
+        W1, H1, _ = nmf(X, 6, **kw)
+    with threadpool_limits(2):
+        W2, H2, _ = nmf(X, 6, **kw)
+    assert np.allclose(W1, W2, rtol=1e-9, atol=1e-12)
+    assert np.allclose(H1, H2, rtol=1e-9, atol=1e-12)
+
+
+def test_threadpoolctl_sees_the_openmp_runtime():
+    code = ("import nmfkit, threadpoolctl, json; "
+            "info = threadpoolctl.threadpool_info(); "
+            "print(json.dumps([i['user_api'] for i in info]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert "openmp" in out
+    assert nmfkit.HAVE_OPENMP
+    with threadpool_limits(1, user_api="openmp"):
+        assert nmfkit.effective_n_threads() == 1
+
+
+def test_zero_locking_is_fixed_by_the_floor():
+    # Two blocks, each of rank one; row 3 starts entirely on the wrong component.
+    rng = np.random.RandomState(0)
+    Wt = np.zeros((20, 2))
+    Wt[:10, 0], Wt[10:, 1] = rng.rand(10) + 0.5, rng.rand(10) + 0.5
+    Ht = np.zeros((2, 16))
+    Ht[0, :8], Ht[1, 8:] = rng.rand(8) + 0.5, rng.rand(8) + 0.5
+    X = Wt @ Ht
+    W0, H0 = Wt + 0.1, Ht + 0.1
+    W0[3] = [0.0, 1.0]
+    kw = dict(init="custom", max_iter=200, tol=0)
+    plain = NMF(2, floor=0.0, **kw)
+    Wp = plain.fit_transform(X, W=W0, H=H0)
+    fixed = NMF(2, **kw)
+    Wf = fixed.fit_transform(X, W=W0, H=H0)
+    assert Wp[3, 0] == 0.0  # plain Lee-Seung: locked at zero for ever
+    assert Wf[3, 0] > 0.5 * Wt[3, 0]  # max(eps, .): freed, near its true value
+    assert fixed.reconstruction_err_ < 0.1 * plain.reconstruction_err_
+
+
+# -- transform, restarts, API ----------------------------------------------------------------
+@pytest.mark.parametrize("loss", LOSSES)
+def test_transform_agrees_with_fit_transform(loss):
+    X = low_rank(60, 40, 4)
+    model = NMF(4, beta_loss=loss, max_iter=2000, tol=1e-5, random_state=0)
+    W = model.fit_transform(X)
+    W2 = model.transform(X)
+    assert np.abs(W - W2).max() <= 1e-3 * np.abs(W).max()
+
+
+def test_n_init_keeps_the_best():
+    X = low_rank(50, 40, 6, noise=0.3)
+    single = NMF(6, init="random", random_state=3, max_iter=30, tol=0).fit(X)
+    multi = NMF(6, init="random", random_state=3, max_iter=30, tol=0, n_init=4).fit(X)
+    assert multi.reconstruction_err_ <= single.reconstruction_err_ * (1 + 1e-12)
+
+
+def test_nmf_function_and_history():
+    X = low_rank(30, 20, 3)
+    W, H, info = nmf(X, 3, max_iter=500, random_state=0)
+    assert W.shape == (30, 3) and H.shape == (3, 20)
+    assert info["model"].n_components_ == 3
+    assert info["loss_history_iter"][0] == 0
+    assert len(info["loss_history"]) == len(info["loss_history_iter"])
+    assert np.all(np.diff(info["loss_history"]) <= 1e-12 * info["loss_history"][0])
+    assert info["reconstruction_err"] == pytest.approx(np.linalg.norm(X - W @ H), rel=1e-8)
+
+
+def test_pipeline_clone_params_and_pickle():
+    X = low_rank(40, 12, 3)
+    pipe = make_pipeline(MinMaxScaler(), NMF(3, max_iter=500, random_state=0))
+    Z = pipe.fit_transform(X)
+    assert Z.shape == (40, 3)
+    model = pipe[-1]
+    assert list(model.get_feature_names_out()) == ["nmf0", "nmf1", "nmf2"]
+    twin = clone(model)
+    assert twin.get_params() == model.get_params() and not hasattr(twin, "components_")
+    model.set_params(max_iter=10)
+    assert model.max_iter == 10
+    back = pickle.loads(pickle.dumps(model))
+    assert np.array_equal(back.components_, model.components_)
+    Xr = model.inverse_transform(Z)
+    assert Xr.shape == X.shape
+
+
+def test_attributes_mirror_sklearn():
+    X = low_rank(30, 20, 3)
+    ours = NMF(3, random_state=0, max_iter=500).fit(X)
+    theirs = SkNMF(3, random_state=0, max_iter=500, solver="mu").fit(X)
+    for name in ["components_", "n_components_", "reconstruction_err_", "n_iter_",
+                 "n_features_in_"]:
+        assert hasattr(ours, name) and hasattr(theirs, name)
+    assert ours.n_components_ == theirs.n_components_
+    assert ours.reconstruction_err_ <= theirs.reconstruction_err_ * 1.05
+
+
+def test_default_n_components_and_auto():
+    X = low_rank(20, 6, 2)
+    assert NMF(max_iter=50).fit(X).n_components_ == 6
+    W0, H0 = start(X, 4)
+    model = NMF("auto", init="custom", max_iter=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, W=W0, H=H0)
+    assert model.n_components_ == 4
+
+
+def test_check_estimator():
+    from sklearn.utils.estimator_checks import check_estimator
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(NMF(max_iter=500), on_fail=None)
+    failed = [(r["check_name"], str(r["exception"])[:200]) for r in results
+              if r["status"] == "failed"]
+    assert not failed
+    assert sum(r["status"] == "passed" for r in results) > 30

@@ -1,0 +1,867 @@
+"""The compiled kernels against small plain-NumPy references.
+
+Internal convention (see src/nmfkit/_matrix.py): V (m x n) ~= W Ht^T with W (m x k) and
+Ht (n x k), all C-contiguous, float32 or float64; CSR index arrays int32 or int64.
+
+Every reference below works in float64 on the kernel's (possibly float32) inputs, so the
+comparison tolerance only has to absorb the kernel's own rounding: ~1e-4 relative for
+float32, ~1e-10 for float64. IN arguments are passed read-only, which checks both that the
+kernels accept read-only buffers (`const`) and that they never write to them.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+from nmfkit._kernels import _dense, _sparse, _steps
+from nmfkit._matrix import Matrix
+from nmfkit._threads import effective_n_threads
+
+DTYPES = [np.float32, np.float64]
+RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
+INDEX_DTYPES = [np.int32, np.int64]
+# (m, n, k): ordinary, m = 1, n = 1, k = 1, k larger than m and n, everything 1.
+SHAPES = [(9, 7, 3), (1, 6, 2), (6, 1, 2), (5, 4, 1), (3, 4, 6), (1, 1, 1)]
+SHAPE_IDS = ["m9n7k3", "m1", "n1", "k1", "k>m,n", "m1n1k1"]
+TINY = 1e-3  # large enough that float32 rounding never decides which side of it WH falls
+
+
+def rtol(dtype):
+    return RTOL[np.dtype(dtype)]
+
+
+def assert_close(actual, desired, dtype, scale=None):
+    """Relative comparison; entries near 0 are compared against the array's magnitude."""
+    desired = np.asarray(desired, dtype=np.float64)
+    if scale is None:
+        scale = float(np.max(np.abs(desired))) if desired.size else 0.0
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), desired,
+                               rtol=rtol(dtype), atol=rtol(dtype) * scale)
+
+
+def readonly(*arrays):
+    out = []
+    for a in arrays:
+        a = np.array(a)  # own copy
+        a.setflags(write=False)
+        out.append(a)
+    return out if len(out) > 1 else out[0]
+
+
+def f64(*arrays):
+    return [np.asarray(a, dtype=np.float64) for a in arrays]
+
+
+def rand(rng, shape, dtype, zeros=0.0):
+    a = rng.uniform(0.1, 1.0, size=shape)
+    if zeros:
+        a[rng.random(shape) < zeros] = 0.0
+    return a.astype(dtype)
+
+
+def problem(rng, m, n, k, dtype, zeros=0.3):
+    """V (m x n) with zeros, W (m x k), Ht (n x k), all read-only."""
+    return readonly(rand(rng, (m, n), dtype, zeros), rand(rng, (m, k), dtype),
+                    rand(rng, (n, k), dtype))
+
+
+def csr_with_empty_rows(rng, m, n, dtype, index_dtype, density=0.4):
+    """A canonical CSR with empty rows and columns (when m, n allow), given index dtype."""
+    X = sp.random(m, n, density=density, random_state=rng, format="csr", dtype=np.float64)
+    X.data = rng.uniform(0.1, 1.0, size=X.nnz)
+    X = X.tolil()
+    if m > 2:
+        X[m // 2, :] = 0.0  # an empty row in the middle
+        X[m - 1, :] = 0.0   # and at the end (indptr[-2] == indptr[-1])
+    if n > 2:
+        X[:, 1] = 0.0
+    X = sp.csr_matrix(X, dtype=dtype)
+    X.sort_indices()
+    X.indptr = X.indptr.astype(index_dtype)
+    X.indices = X.indices.astype(index_dtype)
+    return X
+
+
+def csr_args(X):
+    return readonly(X.indptr, X.indices, X.data)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+# -- NumPy references -------------------------------------------------------------------
+
+def ref_kl_num(V, W, Ht, h_side, tiny):
+    V, W, Ht = f64(V, W, Ht)
+    R = V / np.maximum(W @ Ht.T, tiny)
+    return R.T @ W if h_side else R @ Ht
+
+
+def ref_objective(V, W, Ht, beta, tiny):
+    V, W, Ht = f64(V, W, Ht)
+    WH = W @ Ht.T
+    if beta == 2.0:
+        return 0.5 * float(np.sum((V - WH) ** 2))
+    pos = V > 0
+    v, wh = V[pos], np.maximum(WH[pos], tiny)
+    return float(WH.sum() + np.sum(v * np.log(v / wh) - v))
+
+
+def ref_stored_terms(X, A, B, beta, tiny):
+    coo = X.tocoo()
+    A, B, x = f64(A, B, coo.data)
+    wh = np.einsum("pk,pk->p", A[coo.row], B[coo.col])
+    if beta == 2.0:
+        return float(np.sum(x * wh))
+    pos = x > 0
+    return float(np.sum(x[pos] * np.log(x[pos] / np.maximum(wh[pos], tiny))))
+
+
+def ref_mu_fro(A, num, gram, l1, l2, floor, tiny):
+    A0, num, gram = f64(A, num, gram)
+    AG = A0 @ gram
+    den = AG + l1 + l2 * A0
+    den = np.where(den <= 0.0, tiny, den)
+    new = np.maximum(A0 * num / den, floor)
+    return new, (np.sum(A0 * num), np.sum(A0 * AG), np.sum((new - A0) ** 2))
+
+
+def ref_mu_div(A, num, den, l1, l2, floor, tiny):
+    A0, num, den = f64(A, num, den)
+    d = den[None, :] + l1 + l2 * A0
+    d = np.where(d <= 0.0, tiny, d)
+    new = np.maximum(A0 * num / d, floor)
+    return new, np.sum((new - A0) ** 2)
+
+
+def ref_hals(A, num, gram, l1, l2, floor):
+    """Column-by-column HALS; A holds the kernel's dtype between columns, as the kernel does."""
+    dtype = A.dtype
+    A, num, gram = f64(A, num, gram)
+    A = A.copy()
+    s_num, s_gram = np.sum(A * num), np.sum(A * (A @ gram))
+    delta = 0.0
+    for c in range(A.shape[1]):
+        h = gram[c, c] + l2
+        if h <= 0.0:
+            continue
+        a = A[:, c].copy()
+        new = np.maximum(a + (num[:, c] - l1 - A @ gram[:, c] - l2 * a) / h, floor)
+        delta += np.sum((new - a) ** 2)
+        A[:, c] = new.astype(dtype)
+    return A, (s_num, s_gram, delta)
+
+
+# -- _dense ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", SHAPES, ids=SHAPE_IDS)
+@pytest.mark.parametrize("trans_x", [False, True])
+def test_dense_matmul(rng, dtype, m, n, k, trans_x):
+    X = readonly(rand(rng, (m, n), dtype, zeros=0.3))
+    B = readonly(rand(rng, (m if trans_x else n, k), dtype))
+    X0, B0 = X.copy(), B.copy()
+    out = np.full((n if trans_x else m, k), np.nan, dtype=dtype)
+    _dense.matmul(X, B, out, trans_x)
+    Xd, Bd = f64(X, B)
+    assert out.dtype == dtype
+    assert_close(out, (Xd.T if trans_x else Xd) @ Bd, dtype)
+    np.testing.assert_array_equal(X, X0)
+    np.testing.assert_array_equal(B, B0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("r,k", [(8, 3), (1, 4), (5, 1), (2, 7)])
+def test_dense_gram(rng, dtype, r, k):
+    B = readonly(rand(rng, (r, k), dtype))
+    out = np.full((k, k), np.nan, dtype=dtype)
+    res = _dense.gram(B, out)
+    assert res is out  # returns the array behind `out`
+    assert out.dtype == dtype
+    Bd = f64(B)[0]
+    assert_close(out, Bd.T @ Bd, dtype)
+    np.testing.assert_array_equal(out, out.T)
+
+
+def tile_sizes(m):
+    """Workspace rows: 1, a few that do not divide m, exactly m, and more than m."""
+    sizes = {1, m, m + 2}
+    for t in (2, 3, 4):
+        if t < m and m % t:
+            sizes.add(t)
+    return sorted(sizes)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("h_side", [False, True])
+@pytest.mark.parametrize("m,n,k", SHAPES + [(10, 6, 3)], ids=SHAPE_IDS + ["m10"])
+def test_dense_kl_numerator(rng, dtype, h_side, m, n, k):
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    V0 = V.copy()
+    expected = ref_kl_num(V, W, Ht, h_side, TINY)
+    results = []
+    for tile in tile_sizes(m):
+        buf = np.empty((tile, n), dtype=dtype)
+        num = np.full((n if h_side else m, k), np.nan, dtype=dtype)
+        _dense.kl_numerator(V, W, Ht, h_side, num, buf, TINY, 2)
+        assert num.dtype == dtype
+        assert_close(num, expected, dtype)
+        results.append(num)
+    if 3 in tile_sizes(m):
+        assert 10 % 3  # the m10 case really exercises a ragged last tile
+    # Tiling only changes how the h-side sum is grouped, never what is summed.
+    for num in results[1:]:
+        assert_close(num, results[0], dtype)
+    np.testing.assert_array_equal(V, V0)
+
+
+def small_wh_problem(rng, dtype):
+    """V with zeros; row 0 of W is zero (WH row exactly 0) and row 1 tiny (0 < WH < TINY)."""
+    m, n, k = 7, 6, 3
+    V = rand(rng, (m, n), dtype, zeros=0.3)
+    V[0, :3] = 0.0
+    V[0, 3:] = 0.5
+    V[1, 0] = 0.0
+    V[1, 1:] = 0.25
+    W = rand(rng, (m, k), dtype)
+    W[0] = 0.0
+    W[1] = 1e-6
+    Ht = rand(rng, (n, k), dtype)
+    Ht[2] = 0.0  # column 2 of WH is exactly 0 too
+    WH = f64(W)[0] @ f64(Ht)[0].T
+    assert np.any((WH < TINY) & (V > 0)) and np.any((WH < TINY) & (V == 0))
+    assert np.any((WH > 0) & (WH < TINY))
+    return readonly(V, W, Ht)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("h_side", [False, True])
+def test_dense_kl_numerator_clamps_small_wh(rng, dtype, h_side):
+    V, W, Ht = small_wh_problem(rng, dtype)
+    m, n = V.shape
+    for tile in (1, 3, m):
+        num = np.empty((n if h_side else m, W.shape[1]), dtype=dtype)
+        _dense.kl_numerator(V, W, Ht, h_side, num, np.empty((tile, n), dtype), TINY, 2)
+        assert np.all(np.isfinite(num))  # 0 / 0 never happens: WH is read as max(WH, tiny)
+        assert_close(num, ref_kl_num(V, W, Ht, h_side, TINY), dtype)
+    if not h_side:
+        # Row 0 of WH is 0, so that row of R is V / tiny exactly.
+        expected0 = (f64(V)[0][0] / TINY) @ f64(Ht)[0]
+        assert_close(num[0], expected0, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+@pytest.mark.parametrize("m,n,k", SHAPES + [(10, 6, 3)], ids=SHAPE_IDS + ["m10"])
+def test_dense_objective(rng, dtype, beta, m, n, k):
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    expected = ref_objective(V, W, Ht, beta, TINY)
+    for tile in tile_sizes(m):
+        got = _dense.objective(V, W, Ht, np.empty((tile, n), dtype), beta, TINY, 2)
+        assert isinstance(got, float)
+        assert got == pytest.approx(expected, rel=rtol(dtype))
+        assert got >= 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+def test_dense_objective_zeros_and_small_wh(rng, dtype, beta):
+    V, W, Ht = small_wh_problem(rng, dtype)
+    expected = ref_objective(V, W, Ht, beta, TINY)
+    for tile in (1, 2, V.shape[0]):
+        got = _dense.objective(V, W, Ht, np.empty((tile, V.shape[1]), dtype), beta, TINY, 2)
+        assert np.isfinite(got)
+        assert got == pytest.approx(expected, rel=rtol(dtype))
+    if beta == 1.0:
+        # One entry by hand: v = 0.5 over wh = 0 costs 0.5 log(0.5 / tiny) - 0.5.
+        Vz = readonly(np.array([[0.5, 0.0]], dtype=dtype))
+        Wz = readonly(np.zeros((1, 1), dtype=dtype))
+        Hz = readonly(np.ones((2, 1), dtype=dtype))
+        got = _dense.objective(Vz, Wz, Hz, np.empty((1, 2), dtype), 1.0, TINY, 1)
+        assert got == pytest.approx(0.5 * np.log(0.5 / TINY) - 0.5, rel=rtol(dtype))
+
+
+def test_dense_objective_perfect_fit_is_zero(rng):
+    W = rand(rng, (6, 2), np.float64)
+    Ht = rand(rng, (5, 2), np.float64)
+    V = W @ Ht.T
+    buf = np.empty((2, 5))
+    assert _dense.objective(V, W, Ht, buf, 2.0, TINY, 2) == pytest.approx(0.0, abs=1e-25)
+    assert _dense.objective(V, W, Ht, buf, 1.0, TINY, 2) == pytest.approx(0.0, abs=1e-12)
+
+
+# -- _sparse -----------------------------------------------------------------------------
+
+SPARSE_SHAPES = [(12, 9, 3), (1, 6, 2), (6, 1, 2), (5, 4, 1), (3, 4, 6), (1, 1, 1)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+@pytest.mark.parametrize("m,n,k", SPARSE_SHAPES, ids=SHAPE_IDS)
+def test_sparse_matmul(rng, dtype, index_dtype, m, n, k):
+    X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
+    B = readonly(rand(rng, (n, k), dtype))
+    out = np.full((m, k), np.nan, dtype=dtype)
+    _sparse.matmul(*csr_args(X), B, out, 2)
+    assert out.dtype == dtype
+    assert_close(out, X.toarray().astype(np.float64) @ f64(B)[0], dtype)
+    empty = np.diff(X.indptr) == 0
+    assert np.all(out[empty] == 0)  # empty rows are written, as zeros
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+@pytest.mark.parametrize("m,n,k", SPARSE_SHAPES, ids=SHAPE_IDS)
+def test_sparse_kl_numerator(rng, dtype, index_dtype, m, n, k):
+    X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
+    A, B = readonly(rand(rng, (m, k), dtype), rand(rng, (n, k), dtype))
+    num = np.full((m, k), np.nan, dtype=dtype)
+    _sparse.kl_numerator(*csr_args(X), A, B, num, TINY, 2)
+    assert num.dtype == dtype
+    assert_close(num, ref_kl_num(X.toarray(), A, B, False, TINY), dtype)
+    # The transpose as CSR with the factors swapped gives the other side's numerator.
+    XT = sp.csr_matrix(X.T)
+    XT.indptr, XT.indices = XT.indptr.astype(index_dtype), XT.indices.astype(index_dtype)
+    numT = np.full((n, k), np.nan, dtype=dtype)
+    _sparse.kl_numerator(*csr_args(XT), B, A, numT, TINY, 2)
+    assert_close(numT, ref_kl_num(X.toarray(), A, B, True, TINY), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+def test_sparse_kl_numerator_clamps_small_wh(rng, dtype, index_dtype):
+    V, W, Ht = small_wh_problem(rng, dtype)
+    X = sp.csr_matrix(V)
+    X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
+    num = np.empty(W.shape, dtype=dtype)
+    _sparse.kl_numerator(*csr_args(X), W, Ht, num, TINY, 2)
+    assert np.all(np.isfinite(num))
+    assert_close(num, ref_kl_num(V, W, Ht, False, TINY), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+@pytest.mark.parametrize("m,n,k", SPARSE_SHAPES, ids=SHAPE_IDS)
+def test_sparse_stored_terms(rng, dtype, index_dtype, beta, m, n, k):
+    X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
+    A, B = readonly(rand(rng, (m, k), dtype), rand(rng, (n, k), dtype))
+    got = _sparse.stored_terms(*csr_args(X), A, B, beta, TINY, 2)
+    assert isinstance(got, float)
+    expected = ref_stored_terms(X, A, B, beta, TINY)
+    scale = ref_stored_terms(abs(X), A, B, 2.0, TINY) + float(np.abs(X.data).sum())
+    assert got == pytest.approx(expected, rel=rtol(dtype), abs=rtol(dtype) * scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+def test_sparse_stored_terms_small_wh(rng, dtype, index_dtype):
+    V, W, Ht = small_wh_problem(rng, dtype)
+    X = sp.csr_matrix(V)
+    X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
+    got = _sparse.stored_terms(*csr_args(X), W, Ht, 1.0, TINY, 2)
+    assert np.isfinite(got)
+    assert got == pytest.approx(ref_stored_terms(X, W, Ht, 1.0, TINY), rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+def test_sparse_no_stored_entries(dtype, index_dtype):
+    m, n, k = 4, 3, 2
+    indptr = readonly(np.zeros(m + 1, dtype=index_dtype))
+    indices = readonly(np.zeros(0, dtype=index_dtype))
+    data = readonly(np.zeros(0, dtype=dtype))
+    A, B = readonly(np.ones((m, k), dtype), np.ones((n, k), dtype))
+    out = np.full((m, k), np.nan, dtype=dtype)
+    _sparse.matmul(indptr, indices, data, B, out, 2)
+    np.testing.assert_array_equal(out, 0)
+    out[:] = np.nan
+    _sparse.kl_numerator(indptr, indices, data, A, B, out, TINY, 2)
+    np.testing.assert_array_equal(out, 0)
+    for beta in (2.0, 1.0):
+        assert _sparse.stored_terms(indptr, indices, data, A, B, beta, TINY, 2) == 0.0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sparse_int32_int64_agree_exactly(rng, dtype):
+    X32 = csr_with_empty_rows(rng, 15, 11, dtype, np.int32)
+    X64 = X32.copy()
+    X64.indptr, X64.indices = X32.indptr.astype(np.int64), X32.indices.astype(np.int64)
+    A, B = readonly(rand(rng, (15, 4), dtype), rand(rng, (11, 4), dtype))
+    o32, o64 = np.empty((15, 4), dtype), np.empty((15, 4), dtype)
+    _sparse.matmul(*csr_args(X32), B, o32, 2)
+    _sparse.matmul(*csr_args(X64), B, o64, 2)
+    np.testing.assert_array_equal(o32, o64)
+    _sparse.kl_numerator(*csr_args(X32), A, B, o32, TINY, 2)
+    _sparse.kl_numerator(*csr_args(X64), A, B, o64, TINY, 2)
+    np.testing.assert_array_equal(o32, o64)
+    for beta in (2.0, 1.0):
+        assert (_sparse.stored_terms(*csr_args(X32), A, B, beta, TINY, 1)
+                == _sparse.stored_terms(*csr_args(X64), A, B, beta, TINY, 1))
+
+
+# -- _steps ------------------------------------------------------------------------------
+
+PENALTIES = [(0.0, 0.0), (0.3, 0.0), (0.0, 0.7), (0.2, 0.5)]
+
+
+def step_inputs(rng, r, k, dtype, c=5):
+    """A (r x k) writable, num (r x k) = X B, gram (k x k) = B^T B for a random X, B."""
+    X = rand(rng, (r, c), np.float64, zeros=0.3)
+    B = rand(rng, (c, k), np.float64)
+    A = rand(rng, (r, k), dtype)
+    num, gram = readonly((X @ B).astype(dtype), (B.T @ B).astype(dtype))
+    return A, num, gram, X, B
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("l1,l2", PENALTIES)
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+@pytest.mark.parametrize("r,k", [(9, 3), (1, 2), (7, 1), (2, 5)])
+def test_mu_fro_step(rng, dtype, l1, l2, floor, r, k):
+    A, num, gram, _, _ = step_inputs(rng, r, k, dtype)
+    A[0, 0] = 0.0  # a zero entry stays at the floor
+    expected, sums = ref_mu_fro(A, num, gram, l1, l2, floor, TINY)
+    got = _steps.mu_fro_step(A, num, gram, l1, l2, floor, TINY, 2)
+    assert A.dtype == dtype
+    assert_close(A, expected, dtype)
+    assert np.all(A >= dtype(floor))
+    assert A[0, 0] == dtype(floor)
+    assert len(got) == 3
+    for g, e in zip(got, sums):
+        assert g == pytest.approx(e, rel=rtol(dtype), abs=rtol(dtype) * sums[0] * 1e-3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mu_fro_step_zero_denominator_reads_tiny(dtype):
+    # gram = 0 and no penalty: every denominator is 0 and is read as tiny.
+    A = np.array([[0.5, 1.0], [2.0, 0.0]], dtype=dtype)
+    num = readonly(np.array([[1e-3, 2e-3], [0.0, 1e-3]], dtype=dtype))
+    gram = readonly(np.zeros((2, 2), dtype=dtype))
+    expected, sums = ref_mu_fro(A, num, gram, 0.0, 0.0, 0.0, TINY)
+    np.testing.assert_allclose(expected, [[0.5, 2.0], [0.0, 0.0]])
+    got = _steps.mu_fro_step(A, num, gram, 0.0, 0.0, 0.0, TINY, 1)
+    assert np.all(np.isfinite(A))
+    assert_close(A, expected, dtype)
+    assert got[1] == 0.0
+    assert got[2] == pytest.approx(sums[2], rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mu_fro_step_sums_give_objective(rng, dtype):
+    """1/2 ||X||^2 - s_num + 1/2 s_gram is the Frobenius objective at the old A; MU decreases it."""
+    A, num, gram, X, B = step_inputs(rng, 8, 3, dtype, c=6)
+    A0 = A.astype(np.float64)
+    s_num, s_gram, s_delta = _steps.mu_fro_step(A, num, gram, 0.0, 0.0, 0.0, TINY, 2)
+    f_old = 0.5 * np.sum((X - A0 @ B.T) ** 2)
+    f_new = 0.5 * np.sum((X - A.astype(np.float64) @ B.T) ** 2)
+    assert 0.5 * np.sum(X * X) - s_num + 0.5 * s_gram == pytest.approx(
+        f_old, rel=100 * rtol(dtype))
+    assert f_new <= f_old * (1 + rtol(dtype))
+    assert s_delta == pytest.approx(np.sum((A - A0) ** 2), rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("l1,l2", PENALTIES)
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+@pytest.mark.parametrize("r,k", [(9, 3), (1, 2), (7, 1), (2, 5)])
+def test_mu_div_step(rng, dtype, l1, l2, floor, r, k):
+    A = rand(rng, (r, k), dtype)
+    A[-1, -1] = 0.0
+    num = readonly(rand(rng, (r, k), dtype))
+    den = readonly(rand(rng, (k,), dtype) * 3)
+    expected, delta = ref_mu_div(A, num, den, l1, l2, floor, TINY)
+    got = _steps.mu_div_step(A, num, den, l1, l2, floor, TINY, 2)
+    assert A.dtype == dtype
+    assert_close(A, expected, dtype)
+    assert np.all(A >= dtype(floor))
+    assert A[-1, -1] == dtype(floor)
+    assert got == pytest.approx(delta, rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_mu_div_step_zero_denominator_reads_tiny(rng, dtype):
+    A = rand(rng, (4, 3), dtype)
+    num = readonly(rand(rng, (4, 3), dtype) * 1e-3)
+    den = readonly(np.array([0.0, 2.0, 0.0], dtype=dtype))
+    expected, delta = ref_mu_div(A, num, den, 0.0, 0.0, 0.0, TINY)
+    got = _steps.mu_div_step(A, num, den, 0.0, 0.0, 0.0, TINY, 2)
+    assert np.all(np.isfinite(A))
+    assert_close(A, expected, dtype)
+    # den[0] == 0: column 0 is A * num / tiny, large but finite.
+    assert_close(A[:, 0], expected[:, 0], dtype)
+    assert np.all(expected[:, 0] > f64(num)[0][:, 0])
+    assert got == pytest.approx(delta, rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("l1,l2", PENALTIES)
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+@pytest.mark.parametrize("r,k", [(9, 3), (1, 2), (7, 1), (2, 5)])
+def test_hals_step(rng, dtype, l1, l2, floor, r, k):
+    A, num, gram, _, _ = step_inputs(rng, r, k, dtype)
+    expected, sums = ref_hals(A, num, gram, l1, l2, floor)
+    got = _steps.hals_step(A, num, gram, l1, l2, floor, 2)
+    assert A.dtype == dtype
+    scale = float(np.max(np.abs(num))) / float(np.min(np.diag(gram)) + l2)
+    assert_close(A, expected, dtype, scale=scale)
+    assert np.all(A >= dtype(floor))
+    for g, e in zip(got[:2], sums[:2]):
+        assert g == pytest.approx(e, rel=rtol(dtype))
+    assert got[2] == pytest.approx(sums[2], rel=rtol(dtype), abs=rtol(dtype) * scale ** 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("l1,l2", PENALTIES)
+def test_hals_step_decreases_penalized_objective(rng, dtype, l1, l2):
+    A, num, gram, X, B = step_inputs(rng, 10, 4, dtype, c=7)
+
+    def f(A):
+        A = A.astype(np.float64)
+        return (0.5 * np.sum((X - A @ B.T) ** 2) + l1 * A.sum() + 0.5 * l2 * np.sum(A * A))
+
+    A_old = A.astype(np.float64)
+    f_old = f(A)
+    s_num, s_gram, _ = _steps.hals_step(A, num, gram, l1, l2, 0.0, 2)
+    assert f(A) <= f_old + rtol(dtype) * f_old
+    # The returned sums give the unpenalized objective at the old iterate.
+    assert 0.5 * np.sum(X * X) - s_num + 0.5 * s_gram == pytest.approx(
+        0.5 * np.sum((X - A_old @ B.T) ** 2), rel=100 * rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hals_step_k1_is_exact_minimizer(rng, dtype):
+    # With one column, one sweep solves min_a>=0 1/2||x - a b^T||^2 + l1 sum a + l2/2 ||a||^2.
+    X = rand(rng, (6, 5), np.float64)
+    b = rand(rng, (5, 1), np.float64)
+    l1, l2 = 0.1, 0.4
+    A = np.zeros((6, 1), dtype=dtype)
+    num, gram = readonly((X @ b).astype(dtype), (b.T @ b).astype(dtype))
+    _steps.hals_step(A, num, gram, l1, l2, 0.0, 1)
+    closed = np.maximum((f64(num)[0] - l1) / (f64(gram)[0][0, 0] + l2), 0.0)
+    assert_close(A, closed, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hals_step_zero_gram_column_is_skipped(rng, dtype):
+    # gram[1, 1] + l2 == 0: column 1 cannot be updated and is left as it is.
+    A = rand(rng, (5, 3), dtype)
+    num = readonly(rand(rng, (5, 3), dtype))
+    gram = np.array([[2.0, 0.0, 0.3], [0.0, 0.0, 0.0], [0.3, 0.0, 1.5]], dtype=dtype)
+    gram = readonly(gram)
+    before = A[:, 1].copy()
+    expected, sums = ref_hals(A, num, gram, 0.0, 0.0, 0.0)
+    got = _steps.hals_step(A, num, gram, 0.0, 0.0, 0.0, 2)
+    assert np.all(np.isfinite(A))
+    np.testing.assert_array_equal(A[:, 1], before)
+    assert_close(A, expected, dtype)
+    assert got[2] == pytest.approx(sums[2], rel=rtol(dtype))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "hals_step skips a column with gram[c, c] + l2 <= 0 (`continue`, _steps.pyx) before "
+    "the floor is applied, so entries below `floor` stay below it: the documented "
+    "A <- max(floor, ...) does not hold for such columns"))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_hals_step_floor_holds_for_zero_gram_column(dtype):
+    A = np.array([[0.0, 0.5], [0.2, 0.0]], dtype=dtype)
+    num = readonly(np.ones((2, 2), dtype=dtype))
+    gram = readonly(np.array([[1.0, 0.0], [0.0, 0.0]], dtype=dtype))
+    _steps.hals_step(A, num, gram, 0.0, 0.0, 0.1, 1)
+    assert np.all(A >= dtype(0.1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_steps_keep_floor_for_every_entry(dtype):
+    # The MU steps floor every entry, including those whose denominator was 0.
+    A = np.array([[0.0, 0.5], [0.2, 0.0]], dtype=dtype)
+    num = readonly(np.zeros((2, 2), dtype=dtype))
+    gram = readonly(np.array([[1.0, 0.0], [0.0, 0.0]], dtype=dtype))
+    _steps.mu_fro_step(A, num, gram, 0.0, 0.0, 0.1, TINY, 1)
+    np.testing.assert_array_equal(A, dtype(0.1))
+    A = np.array([[0.0, 0.5], [0.2, 0.0]], dtype=dtype)
+    _steps.mu_div_step(A, num, readonly(np.array([1.0, 0.0], dtype)), 0.0, 0.0, 0.1, TINY, 1)
+    np.testing.assert_array_equal(A, dtype(0.1))
+
+
+# -- dtype discipline --------------------------------------------------------------------
+
+def test_mixed_dtypes_are_rejected(rng):
+    """No silent conversion: an OUT array of another dtype is an error, not a copy."""
+    V, W, Ht = problem(rng, 4, 3, 2, np.float32)
+    with pytest.raises((TypeError, ValueError)):
+        _dense.matmul(V, Ht, np.empty((4, 2), np.float64), False)
+    with pytest.raises((TypeError, ValueError)):
+        _dense.gram(W, np.empty((2, 2), np.float64))
+    with pytest.raises((TypeError, ValueError)):
+        _steps.mu_fro_step(np.ones((4, 2)), W, np.ones((2, 2), np.float32), 0, 0, 0, TINY, 1)
+    X = sp.csr_matrix(V)
+    with pytest.raises((TypeError, ValueError)):
+        _sparse.matmul(X.indptr, X.indices, X.data, Ht, np.empty((4, 2)), 1)
+    with pytest.raises((TypeError, ValueError)):  # indptr and indices of different widths
+        _sparse.matmul(X.indptr.astype(np.int64), X.indices.astype(np.int32), X.data, Ht,
+                       np.empty((4, 2), np.float32), 1)
+
+
+# -- threads -----------------------------------------------------------------------------
+
+def run_all_kernels(data, n_threads):
+    """Every kernel once on `data`; returns a dict of results (arrays and floats)."""
+    V, W, Ht, X, XT, dtype = (data[key] for key in ("V", "W", "Ht", "X", "XT", "dtype"))
+    m, n = V.shape
+    k = W.shape[1]
+    res = {}
+    out = np.empty((m, k), dtype)
+    _dense.matmul(V, Ht, out, False)
+    res["matmul"] = out
+    out = np.empty((n, k), dtype)
+    _dense.matmul(V, W, out, True)
+    res["matmul_t"] = out
+    res["gram"] = _dense.gram(W, np.empty((k, k), dtype)).copy()
+    for h_side in (False, True):
+        out = np.empty((n if h_side else m, k), dtype)
+        _dense.kl_numerator(V, W, Ht, h_side, out, np.empty((7, n), dtype), TINY, n_threads)
+        res[f"kl_num_{h_side}"] = out
+    for beta in (2.0, 1.0):
+        res[f"obj_{beta}"] = _dense.objective(V, W, Ht, np.empty((5, n), dtype), beta, TINY,
+                                              n_threads)
+        res[f"stored_{beta}"] = _sparse.stored_terms(*X, W, Ht, beta, TINY, n_threads)
+    out = np.empty((m, k), dtype)
+    _sparse.matmul(*X, Ht, out, n_threads)
+    res["spmm"] = out
+    out = np.empty((n, k), dtype)
+    _sparse.matmul(*XT, W, out, n_threads)
+    res["spmm_t"] = out
+    out = np.empty((m, k), dtype)
+    _sparse.kl_numerator(*X, W, Ht, out, TINY, n_threads)
+    res["sp_kl"] = out
+    out = np.empty((n, k), dtype)
+    _sparse.kl_numerator(*XT, Ht, W, out, TINY, n_threads)
+    res["sp_kl_t"] = out
+    num = res["matmul"]
+    gram = np.ascontiguousarray(res["gram"])
+    for name, step in (("mu_fro", _steps.mu_fro_step), ("hals", _steps.hals_step)):
+        A = np.array(W)
+        extra = (TINY,) if name == "mu_fro" else ()
+        sums = step(A, num, gram, 0.1, 0.2, 1e-6, *extra, n_threads)
+        res[name], res[name + "_sums"] = A, sums
+    A = np.array(W)
+    res["mu_div_delta"] = _steps.mu_div_step(A, res["sp_kl"], np.ascontiguousarray(Ht.sum(0)),
+                                             0.1, 0.2, 1e-6, TINY, n_threads)
+    res["mu_div"] = A
+    return res
+
+
+def make_data(rng, m, n, k, dtype, density=0.3):
+    Xs = csr_with_empty_rows(rng, m, n, dtype, np.int32, density=density)
+    V = readonly(Xs.toarray())
+    XT = sp.csr_matrix(Xs.T)
+    W, Ht = readonly(rand(rng, (m, k), dtype), rand(rng, (n, k), dtype))
+    return {"V": V, "W": W, "Ht": Ht, "X": csr_args(Xs), "XT": csr_args(XT), "dtype": dtype}
+
+
+def assert_same_results(a, b, dtype, exact_arrays=True):
+    """Row-parallel outputs are identical for any thread count; reductions agree to rounding."""
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = a[key], b[key]
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype == dtype, key
+            if exact_arrays and not key.startswith(("matmul", "gram", "kl_num")):
+                np.testing.assert_array_equal(x, y, err_msg=key)
+            else:  # BLAS products: only BLAS's own threading may regroup sums
+                np.testing.assert_allclose(x, y, rtol=rtol(dtype), err_msg=key)
+        else:
+            np.testing.assert_allclose(x, y, rtol=1e-12 if exact_arrays else rtol(dtype),
+                                       err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_one_thread_equals_two_threads(rng, dtype):
+    data = make_data(rng, 53, 41, 5, dtype)
+    one = run_all_kernels(data, 1)
+    for n_threads in (2, 3):
+        assert_same_results(one, run_all_kernels(data, n_threads), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_threadpool_limits_one(rng, dtype):
+    data = make_data(rng, 47, 38, 4, dtype)
+    two = run_all_kernels(data, 2)
+    with threadpool_limits(1):
+        assert effective_n_threads() == 1
+        assert _steps.max_threads() == 1
+        one = run_all_kernels(data, effective_n_threads())
+    assert effective_n_threads() >= 1
+    # BLAS may have used more threads outside the limit; compare to dtype-aware rounding.
+    assert_same_results(two, one, dtype, exact_arrays=False)
+    # The row-parallel kernels do not depend on the thread count at all.
+    for key in ("spmm", "spmm_t", "sp_kl", "sp_kl_t", "mu_fro", "hals", "mu_div"):
+        np.testing.assert_array_equal(one[key], two[key], err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_kernels_in_two_python_threads(rng, dtype):
+    """The kernels release the GIL and share no state: concurrent runs equal serial runs."""
+    datas = [make_data(rng, 400, 300, 12, dtype, density=0.2) for _ in range(2)]
+    expected = [run_all_kernels(d, 1) for d in datas]
+    results = [[None] * 3 for _ in range(2)]
+    errors = []
+    barrier = threading.Barrier(2)
+
+    def work(t):
+        try:
+            barrier.wait()
+            for rep in range(3):
+                results[t][rep] = run_all_kernels(datas[t], 2)
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors, errors
+    for t in range(2):
+        for rep in range(3):
+            # BLAS under concurrent use may regroup sums: BLAS outputs by rounding only.
+            assert_same_results(expected[t], results[t][rep], dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_same_inputs_from_two_python_threads(rng, dtype):
+    """Two Python threads reading the same IN arrays, each with its own OUT arrays."""
+    data = make_data(rng, 300, 250, 8, dtype, density=0.2)
+    expected = run_all_kernels(data, 1)
+    got = [None, None]
+    barrier = threading.Barrier(2)
+
+    def work(t):
+        barrier.wait()
+        got[t] = run_all_kernels(data, 2)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    for t in range(2):
+        assert got[t] is not None
+        assert_same_results(expected, got[t], dtype)
+
+
+# -- Matrix: dense == CSR, Fortran order -------------------------------------------------
+
+def matrix_variants(V):
+    """The same V as dense C, dense Fortran, CSR; the Fortran one works on V^T."""
+    MC, MF, MS = Matrix(np.ascontiguousarray(V)), Matrix(np.asfortranarray(V)), \
+        Matrix(sp.csr_matrix(V))
+    return MC, MF, MS
+
+
+MATRIX_SHAPES = [(13, 9, 3), (1, 7, 2), (7, 1, 2), (6, 5, 1), (3, 4, 6)]
+MATRIX_IDS = ["m13n9k3", "m1", "n1", "k1", "k>m,n"]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m,n,k", MATRIX_SHAPES, ids=MATRIX_IDS)
+def test_matrix_dense_equals_csr(rng, dtype, m, n, k):
+    V = rand(rng, (m, n), dtype, zeros=0.5)
+    if m > 2:
+        V[1] = 0.0  # an empty CSR row
+    W, H = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
+    MC, MF, MS = matrix_variants(V)
+    assert (MC.kind, MF.kind, MS.kind) == ("dense", "dense", "csr")
+    assert not MC.transposed and not MS.transposed
+    assert MF.transposed == (m > 1 and n > 1)  # a single row/column is also C-contiguous
+    assert MC.tiny == MF.tiny == MS.tiny
+    nt = 2
+
+    Wc, Hc = MC.to_internal(W, H)
+    Ws, Hs = MS.to_internal(W, H)
+    Wf, Hf = MF.to_internal(W, H)
+    assert Wf.shape == (MF.internal_shape[0], k) and Hf.shape == (MF.internal_shape[1], k)
+    for Wi, Hi in ((Wc, Hc), (Ws, Hs), (Wf, Hf)):
+        assert Wi.flags.c_contiguous and Hi.flags.c_contiguous
+        assert Wi.dtype == Hi.dtype == dtype
+
+    # The caller's W-side and H-side numerators, through each variant.
+    def caller_products(M, Wi, Hi, fn):
+        rows_w, rows_h = Wi.shape[0], Hi.shape[0]
+        a = np.full((rows_w, k), np.nan, dtype)
+        b = np.full((rows_h, k), np.nan, dtype)
+        if fn == "xb":
+            M.xb(Hi, a, False, nt)
+            M.xb(Wi, b, True, nt)
+        else:
+            M.kl_num(Wi, Hi, a, False, nt)
+            M.kl_num(Wi, Hi, b, True, nt)
+        assert a.dtype == b.dtype == dtype
+        if M.transposed:  # internal W is the caller's H^T: swap back
+            a, b = b, a
+        return a, b  # (m x k): numerator of W; (n x k): numerator of H^T
+
+    Vd, Wd, Hd = f64(V, W, H)
+    WH = Wd @ Hd
+    R = Vd / np.maximum(WH, MC.tiny)
+    refs = {"xb": (Vd @ Hd.T, Vd.T @ Wd), "kl": (R @ Hd.T, R.T @ Wd)}
+    for fn in ("xb", "kl"):
+        for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
+            a, b = caller_products(M, Wi, Hi, fn)
+            assert_close(a, refs[fn][0], dtype)
+            assert_close(b, refs[fn][1], dtype)
+
+    for beta in (2.0, 1.0):
+        expected = ref_objective(V, W, H.T, beta, MC.tiny)
+        scale = float(np.sum(Vd * Vd) + np.sum(WH * WH)) if beta == 2.0 else \
+            float(Vd.sum() + WH.sum())
+        for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
+            got = M.divergence(Wi, Hi, beta, nt)
+            assert got == pytest.approx(expected, rel=rtol(dtype), abs=rtol(dtype) * scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("magnitude", [1.0, 1e100])
+def test_matrix_fortran_round_trip(rng, dtype, magnitude):
+    if dtype == np.float32 and magnitude > 1e30:
+        magnitude = 1e30
+    m, n, k = 8, 6, 3
+    V = np.asfortranarray(rand(rng, (m, n), np.float64) * magnitude).astype(dtype, order="F")
+    V.setflags(write=False)
+    V0 = V.copy(order="F")
+    W, H = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
+    for M in (Matrix(V), Matrix(np.ascontiguousarray(V)), Matrix(sp.csr_matrix(V))):
+        assert M.internal_shape == ((n, m) if M.transposed else (m, n))
+        if magnitude > 1:
+            assert M.scale != 1.0
+        Wi, Hi = M.to_internal(W, H)
+        assert Wi.shape == (M.internal_shape[0], k) and Hi.shape == (M.internal_shape[1], k)
+        W2, H2 = M.to_external(Wi, Hi)
+        assert W2.dtype == H2.dtype == dtype
+        assert W2.shape == W.shape and H2.shape == H.shape
+        np.testing.assert_array_equal(W2, W)  # power-of-4 scaling makes this exact
+        np.testing.assert_array_equal(H2, H)
+        ext = M.external()
+        ext = ext.toarray() if sp.issparse(ext) else np.asarray(ext)
+        np.testing.assert_array_equal(ext * dtype(M.scale), V)
+    MF = Matrix(V)
+    assert MF.transposed
+    if MF.scale == 1.0:  # Fortran V is used through its transpose, not copied
+        assert np.shares_memory(MF.V, V)
+    assert MF.V.flags.c_contiguous and MF.V.shape == (n, m)
+    np.testing.assert_array_equal(V, V0)
+
+
+def test_matrix_buffer_is_a_valid_workspace(rng):
+    for m, n in ((5, 3), (4000, 3), (3, 5000)):
+        M = Matrix(rand(rng, (m, n), np.float64))
+        buf = M.buffer()
+        assert buf is M.buffer()
+        assert buf.dtype == M.dtype and buf.flags.c_contiguous
+        assert buf.shape[1] == M.V.shape[1] and 1 <= buf.shape[0] <= M.V.shape[0]
