@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from . import _init as init_mod
 from ._matrix import Matrix
 from ._solver import Penalty, run, solve_w
-from ._threads import effective_n_threads
+from ._threads import blas_single_threaded, effective_n_threads
 from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_float,
                           check_int)
 
@@ -201,7 +201,8 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
                           "it to improve convergence.", ConvergenceWarning, stacklevel=2)
         W_out, H_out = M.to_external(best.W, best.Ht)
-        div = M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
+        with blas_single_threaded():
+            div = M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
         self._record_features(X, M.shape[1])
         self.components_ = H_out
         self.n_components_ = H_out.shape[0]

@@ -75,6 +75,7 @@ class Matrix:
         # Below this, a product W H is read as this (never divided by 0).
         self.tiny = eps * self.vmax * 1e-3
         self._buf = None
+        self._acc = None
 
     # -- orientation -------------------------------------------------------------------
     @property
@@ -111,21 +112,31 @@ class Matrix:
             return sp.csr_matrix(self.X[::-1], shape=self.shape, copy=False)
         return self.V.T if self.transposed else self.V
 
-    def buffer(self):
-        """The row-tile workspace (tile x n) of the dense KL kernels, made once."""
-        if self._buf is None:
+    def buffers(self, n_threads):
+        """Workspaces of the dense KL kernels, made once per thread count.
+
+        A row tile (tile x n) per thread, together at most a twentieth of V (between 256 KiB
+        and 8 MiB), and a per-thread (n x k) accumulator for the H-side numerator.
+        """
+        if self._buf is None or self._buf[0] != n_threads:
             m, n = self.V.shape
             item = self.dtype.itemsize
             budget = min(max(self.V.nbytes * _TILE_SHARE, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
-            rows = int(max(1, min(m, budget // (n * item))))
-            self._buf = np.empty((rows, n), dtype=self.dtype)
-        return self._buf
+            rows = int(max(1, min(-(-m // n_threads), budget // (n * item * n_threads))))
+            self._buf = (n_threads, np.empty((rows * n_threads, n), dtype=self.dtype))
+        return self._buf[1]
+
+    def accumulator(self, n_threads, k):
+        """Per-thread partial sums (n_threads x n x k) of the H-side KL numerator."""
+        if self._acc is None or self._acc.shape != (n_threads, self.V.shape[1], k):
+            self._acc = np.empty((n_threads, self.V.shape[1], k), dtype=self.dtype)
+        return self._acc
 
     # -- products ------------------------------------------------------------------------
     def xb(self, B, out, h_side, n_threads):
         """out = V B (h_side false, B = Ht) or V^T B (h_side true, B = W): Frobenius numerators."""
         if self.kind == "dense":
-            _dense.matmul(self.V, B, out, h_side)
+            _dense.matmul(self.V, B, out, h_side, n_threads)
         else:
             indptr, indices, data = self.XT if h_side else self.X
             _sparse.matmul(indptr, indices, data, B, out, n_threads)
@@ -134,7 +145,10 @@ class Matrix:
     def kl_num(self, W, Ht, out, h_side, n_threads):
         """KL numerators: (V / WH) Ht (h_side false) or (V / WH)^T W (h_side true)."""
         if self.kind == "dense":
-            _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffer(), self.tiny, n_threads)
+            acc = (self.accumulator(n_threads, W.shape[1]) if h_side
+                   else np.empty((1, 1, 1), dtype=self.dtype))
+            _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads), acc,
+                                self.tiny, n_threads)
         elif h_side:
             _sparse.kl_numerator(*self.XT, Ht, W, out, self.tiny, n_threads)
         else:
@@ -145,7 +159,8 @@ class Matrix:
     def divergence(self, W, Ht, beta, n_threads):
         """D_beta(V | W Ht^T) of the internal problem, accumulated in double."""
         if self.kind == "dense":
-            return _dense.objective(self.V, W, Ht, self.buffer(), beta, self.tiny, n_threads)
+            return _dense.objective(self.V, W, Ht, self.buffers(n_threads), beta, self.tiny,
+                                    n_threads)
         stored = _sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
         W64, H64 = W.astype(np.float64), Ht.astype(np.float64)
         if beta == 2.0:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._kernels import _dense, _steps
-from ._threads import effective_n_threads
+from ._threads import blas_single_threaded, effective_n_threads
 
 # Accelerated inner loops (Gillis & Glineur 2012): alpha and delta of the paper.
 _ACCEL_ALPHA = 0.5
@@ -58,8 +58,14 @@ def inner_steps(solver, rows_a, rows_b, k, nnz):
     return int(1 + _ACCEL_ALPHA * rho)
 
 
-def run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10,
-        update_h=True, verbose=0, callback=None):
+def run(M, W, Ht, **options):
+    """Iterate from internal (W, Ht) in place; return a RunResult (see _run)."""
+    with blas_single_threaded():
+        return _run(M, W, Ht, **options)
+
+
+def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10,
+         update_h=True, verbose=0, callback=None):
     """Iterate from internal (W, Ht) in place; return a RunResult.
 
     The stopping rule is scikit-learn's: every `check_every` iterations, stop when the
@@ -154,7 +160,13 @@ def run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10
     return RunResult(W, Ht, it, history, iters, converged)
 
 
-def solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
+def solve_w(M, W, Ht, **options):
+    """Solve for the caller's W with H fixed, in place (see _solve_w)."""
+    with blas_single_threaded():
+        return _solve_w(M, W, Ht, **options)
+
+
+def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     """Solve for the caller's W with H fixed (a convex problem), in place, to rtol.
 
     transform() runs this from its start, and fit() runs it from its last W when it has

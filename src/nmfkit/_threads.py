@@ -1,17 +1,47 @@
-"""The thread count the kernels use, read at call time.
+"""Thread counts: the kernels' OpenMP threads, read at call time, and BLAS kept out of the way.
 
 nmfkit's kernels run on the OpenMP runtime they were compiled with (libgomp for gcc builds).
 Their thread count is omp_get_max_threads() at the moment of the call, so
 ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` and ``OMP_NUM_THREADS`` apply.
-The BLAS products (scipy's BLAS) follow ``threadpool_limits(n, user_api="blas")``. BLAS is
-never called from inside an OpenMP parallel region, so the two pools never multiply.
+Each OpenMP thread calls scipy's BLAS on its own block, so while a fit runs BLAS is held to
+one thread (blas_single_threaded); otherwise the two pools would multiply.
 """
+
+import threading
+from contextlib import contextmanager
+
+from threadpoolctl import threadpool_limits
 
 from ._kernels._steps import HAVE_OPENMP, max_threads
 
-__all__ = ["HAVE_OPENMP", "effective_n_threads"]
+__all__ = ["HAVE_OPENMP", "blas_single_threaded", "effective_n_threads"]
+
+_lock = threading.Lock()
+_depth = 0
+_limiter = None
 
 
 def effective_n_threads():
     """Number of OpenMP threads a kernel started now would use (1 without OpenMP)."""
     return max(1, int(max_threads()))
+
+
+@contextmanager
+def blas_single_threaded():
+    """Hold BLAS to one thread while the kernels run; nested and concurrent uses share it.
+
+    The first caller in sets the limit, the last one out restores what was there before.
+    """
+    global _depth, _limiter
+    with _lock:
+        if _depth == 0:
+            _limiter = threadpool_limits(1, user_api="blas")
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                _limiter.restore_original_limits()
+                _limiter = None

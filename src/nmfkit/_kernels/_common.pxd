@@ -1,10 +1,32 @@
-# Shared declarations for the nmfkit kernels: the OpenMP shim and a row-major GEMM.
+# Shared declarations for the nmfkit kernels: the OpenMP shim, a row-major GEMM, and
+# per-thread partial sums that make reductions deterministic for a given thread count.
 from cython cimport floating
+from libc.stdlib cimport calloc
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 
 cdef extern from "_omp_shim.h":
     int NMFKIT_HAVE_OPENMP
     int nmfkit_max_threads() noexcept nogil
+
+# Partial sums of one thread sit PAD doubles apart (one cache line) to avoid false sharing.
+cdef enum:
+    PAD = 8
+
+
+cdef inline double *new_partials(int n_threads, int n_sums) noexcept nogil:
+    """Zeroed storage for n_sums partial sums per thread (free() it); NULL if out of memory."""
+    return <double *> calloc(<size_t> n_threads * PAD * ((n_sums + PAD - 1) // PAD),
+                             sizeof(double))
+
+
+cdef inline double total(const double *partials, int n_threads, int n_sums,
+                         int which) noexcept nogil:
+    """Sum of partial `which` over threads 0..n_threads-1, in that order (deterministic)."""
+    cdef int t, stride = PAD * ((n_sums + PAD - 1) // PAD)
+    cdef double s = 0.0
+    for t in range(n_threads):
+        s += partials[t * stride + which]
+    return s
 
 
 cdef inline void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
@@ -18,7 +40,7 @@ cdef inline void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
-    if m == 0 or n == 0:
+    if m <= 0 or n <= 0 or k <= 0:
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float *> b, &ldb, <float *> a, &lda,

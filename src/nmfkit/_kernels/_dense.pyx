@@ -1,24 +1,42 @@
-# Dense kernels: BLAS products and the row-tiled KL numerator and objective.
+# Dense kernels: chunked BLAS products and the row-tiled KL numerator and objective.
 #
 # Conventions: V (m x n) is C-contiguous; W (m x k) and Ht (n x k) are C-contiguous, so
-# that V ~= W Ht^T and both factor updates are row-parallel. WH is never stored whole:
-# the KL kernels form it one row tile at a time in `buf` (tile x n).
-from cython.parallel cimport prange
+# that V ~= W Ht^T and both factor updates are row-parallel. All parallelism is OpenMP:
+# each thread calls BLAS on its own chunk or row tile, so the caller must keep BLAS itself
+# single-threaded meanwhile (nmfkit._threads.blas_single_threaded) or the pools multiply.
+# WH is never stored whole: each thread forms one row tile of it at a time in its slice of
+# `buf` (n_threads * tile x n).
+from cython.parallel cimport prange, parallel, threadid
 from libc.math cimport log
+from libc.stdlib cimport free
+from libc.string cimport memset
 
-from ._common cimport floating, gemm_rm
+from ._common cimport PAD, floating, gemm_rm, new_partials, total
 
 
-def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None, floating[:, ::1] out not None,
-           bint trans_x):
-    """out = op(X) B through BLAS; X (p x q) IN, B IN, out OUT; op(X) = X^T if trans_x."""
-    cdef int p = X.shape[0], q = X.shape[1]
-    cdef int rows = q if trans_x else p
-    cdef int inner = p if trans_x else q
-    cdef int k = B.shape[1]
-    with nogil:
-        gemm_rm(trans_x, False, rows, k, inner, 1.0, &X[0, 0] if p * q else NULL, q,
-                &B[0, 0] if inner * k else NULL, k, 0.0, &out[0, 0] if rows * k else NULL, k)
+def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
+           floating[:, ::1] out not None, bint trans_x, int n_threads):
+    """out = op(X) B; X (p x q) IN, B IN, out OUT; op(X) = X^T if trans_x.
+
+    The rows of out are split into one chunk per thread, each a single-threaded GEMM.
+    """
+    cdef Py_ssize_t p = X.shape[0], q = X.shape[1], k = B.shape[1]
+    cdef Py_ssize_t rows = q if trans_x else p
+    cdef Py_ssize_t inner = p if trans_x else q
+    cdef Py_ssize_t n_chunks = min(rows, max(n_threads, 1))
+    cdef Py_ssize_t chunk = (rows + n_chunks - 1) // n_chunks
+    cdef Py_ssize_t c, r0, r1
+    for c in prange(n_chunks, nogil=True, schedule='static', num_threads=n_threads):
+        r0 = c * chunk
+        r1 = min(rows, r0 + chunk)
+        if r1 <= r0:
+            continue
+        if trans_x:
+            gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, &X[0, r0],
+                    <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
+        else:
+            gemm_rm(False, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, &X[r0, 0],
+                    <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
 
 
 def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None):
@@ -30,77 +48,105 @@ def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None):
 
 
 cdef inline void _wh_tile(const floating[:, ::1] W, const floating[:, ::1] Ht, Py_ssize_t t0,
-                          int rows, floating[:, ::1] buf) noexcept nogil:
-    # buf[:rows] = W[t0:t0+rows] Ht^T  (rows x n)
+                          int rows, floating *tile) noexcept nogil:
+    # tile[:rows] = W[t0:t0+rows] Ht^T  (rows x n)
     cdef int n = Ht.shape[0], k = W.shape[1]
-    gemm_rm(False, True, rows, n, k, 1.0, &W[t0, 0], k, &Ht[0, 0], k, 0.0, &buf[0, 0], n)
+    gemm_rm(False, True, rows, n, k, 1.0, &W[t0, 0], k, &Ht[0, 0], k, 0.0, tile, n)
 
 
 def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
-                 const floating[:, ::1] Ht not None, bint h_side, floating[:, ::1] num not None,
-                 floating[:, ::1] buf not None, double tiny, int n_threads):
-    """KL numerator, one row tile of R = V / max(W Ht^T, tiny) at a time.
+                 const floating[:, ::1] Ht not None, bint h_side,
+                 floating[:, ::1] num not None, floating[:, ::1] buf not None,
+                 floating[:, :, ::1] acc not None, double tiny, int n_threads):
+    """KL numerator, R = V / max(W Ht^T, tiny) formed one row tile per thread at a time.
 
-    V (m x n), W (m x k), Ht (n x k) IN; buf (tile x n) workspace, tile >= 1.
+    V (m x n), W (m x k), Ht (n x k) IN. buf (n_threads * tile x n) workspace, tile >= 1.
     h_side false: num (m x k) OUT = R Ht      (the numerator of the W update)
-    h_side true:  num (n x k) OUT = R^T W     (the numerator of the H update)
+    h_side true:  num (n x k) OUT = R^T W     (the numerator of the H update); acc
+                  (n_threads x n x k) holds each thread's partial sum.
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
-    cdef Py_ssize_t tile = buf.shape[0], t0, i, j
+    cdef Py_ssize_t tile = buf.shape[0] // n_threads
+    cdef Py_ssize_t n_tiles = (m + tile - 1) // tile
+    cdef Py_ssize_t t, t0, i, j, c, tid
     cdef int rows
     cdef floating wh
     cdef floating ftiny = <floating> tiny
-    with nogil:
-        t0 = 0
-        while t0 < m:
+    cdef floating *b
+    cdef floating s
+    if h_side:
+        memset(&acc[0, 0, 0], 0, acc.shape[0] * n * k * sizeof(floating))
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        b = &buf[tid * tile, 0]
+        for t in prange(n_tiles, schedule='static'):
+            t0 = t * tile
             rows = <int> min(tile, m - t0)
-            _wh_tile(W, Ht, t0, rows, buf)
-            for i in prange(rows, schedule='static', num_threads=n_threads):
+            _wh_tile(W, Ht, t0, rows, b)
+            for i in range(rows):
                 for j in range(n):
-                    wh = buf[i, j]
+                    wh = b[i * n + j]
                     if wh < ftiny:
                         wh = ftiny
-                    buf[i, j] = V[t0 + i, j] / wh
+                    b[i * n + j] = V[t0 + i, j] / wh
             if h_side:
-                gemm_rm(True, False, <int> n, <int> k, rows, 1.0, &buf[0, 0], <int> n,
-                        &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &num[0, 0], <int> k)
+                gemm_rm(True, False, <int> n, <int> k, rows, 1.0, b, <int> n,
+                        &W[t0, 0], <int> k, 1.0, &acc[tid, 0, 0], <int> k)
             else:
-                gemm_rm(False, False, rows, <int> k, <int> n, 1.0, &buf[0, 0], <int> n,
+                gemm_rm(False, False, rows, <int> k, <int> n, 1.0, b, <int> n,
                         &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
-            t0 += rows
+    if h_side:
+        for j in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+            for c in range(k):
+                s = 0
+                for t in range(acc.shape[0]):
+                    s = s + acc[t, j, c]
+                num[j, c] = s
 
 
 def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
-              const floating[:, ::1] Ht not None, floating[:, ::1] buf not None, double beta,
-              double tiny, int n_threads):
+              const floating[:, ::1] Ht not None, floating[:, ::1] buf not None,
+              double beta, double tiny, int n_threads):
     """Beta-divergence D(V | W Ht^T) for beta in {2, 1}, summed in double, tile by tile.
 
-    V (m x n), W (m x k), Ht (n x k) IN; buf (tile x n) workspace.
+    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads * tile x n) workspace.
     beta = 2: 1/2 sum (v - wh)^2.
     beta = 1: sum over v > 0 of v log(v / max(wh, tiny)) - v, plus sum of wh.
+    Deterministic for a given thread count.
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1]
-    cdef Py_ssize_t tile = buf.shape[0], t0, i, j
+    cdef Py_ssize_t tile = buf.shape[0] // n_threads
+    cdef Py_ssize_t n_tiles = (m + tile - 1) // tile
+    cdef Py_ssize_t t, t0, i, j, tid
     cdef int rows
-    cdef double total = 0.0, v, wh, d
+    cdef double part, v, wh, d, result
     cdef bint frob = beta == 2.0
-    with nogil:
-        t0 = 0
-        while t0 < m:
+    cdef floating *b
+    cdef double *partials = new_partials(n_threads, 1)
+    if partials == NULL:
+        raise MemoryError()
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        b = &buf[tid * tile, 0]
+        for t in prange(n_tiles, schedule='static'):
+            t0 = t * tile
             rows = <int> min(tile, m - t0)
-            _wh_tile(W, Ht, t0, rows, buf)
-            for i in prange(rows, schedule='static', num_threads=n_threads):
+            _wh_tile(W, Ht, t0, rows, b)
+            part = 0.0
+            for i in range(rows):
                 for j in range(n):
                     v = V[t0 + i, j]
-                    wh = buf[i, j]
+                    wh = b[i * n + j]
                     if frob:
                         d = v - wh
-                        total += 0.5 * d * d
+                        part = part + 0.5 * d * d
                     else:
-                        total += wh
+                        part = part + wh
                         if v > 0.0:
                             if wh < tiny:
                                 wh = tiny
-                            total += v * log(v / wh) - v
-            t0 += rows
-    return total
+                            part = part + v * log(v / wh) - v
+            partials[tid * PAD] += part
+    result = total(partials, n_threads, 1, 0)
+    free(partials)
+    return result

@@ -4,11 +4,12 @@
 # index arrays int32 or int64. A (r x k) holds the factor whose rows follow X's rows, B
 # (c x k) the other factor, so X ~= A B^T. The same kernels serve the W update (X = V,
 # A = W, B = Ht) and the H update (X = V^T as CSR, A = Ht, B = W).
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel, threadid
 from libc.math cimport log
 from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free
 
-from ._common cimport floating
+from ._common cimport PAD, floating, new_partials, total
 
 ctypedef fused index_t:
     int32_t
@@ -64,21 +65,31 @@ def stored_terms(const index_t[::1] indptr not None, const index_t[::1] indices 
     X CSR (r x c), A (r x k), B (c x k) IN.
     beta = 2: sum x * wh (the cross term of ||X - AB^T||^2).
     beta = 1: sum over x > 0 of x log(x / max(wh, tiny)).
+    Deterministic for a given thread count.
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, p, j
-    cdef double total = 0.0, wh, x
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, p, j, tid
+    cdef double part, wh, x, result
     cdef bint frob = beta == 2.0
-    for i in prange(r, nogil=True, schedule='guided', num_threads=n_threads):
-        for p in range(indptr[i], indptr[i + 1]):
-            j = indices[p]
-            x = data[p]
-            wh = 0.0
-            for c in range(k):
-                wh = wh + (<double> A[i, c]) * B[j, c]
-            if frob:
-                total += x * wh
-            elif x > 0.0:
-                if wh < tiny:
-                    wh = tiny
-                total += x * log(x / wh)
-    return total
+    cdef double *partials = new_partials(n_threads, 1)
+    if partials == NULL:
+        raise MemoryError()
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        for i in prange(r, schedule='static'):
+            part = 0.0
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                x = data[p]
+                wh = 0.0
+                for c in range(k):
+                    wh = wh + (<double> A[i, c]) * B[j, c]
+                if frob:
+                    part = part + x * wh
+                elif x > 0.0:
+                    if wh < tiny:
+                        wh = tiny
+                    part = part + x * log(x / wh)
+            partials[tid * PAD] += part
+    result = total(partials, n_threads, 1, 0)
+    free(partials)
+    return result
