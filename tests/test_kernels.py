@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from nmfkit._kernels import _dense, _sparse, _steps
 from nmfkit._matrix import Matrix
-from nmfkit._threads import effective_n_threads
+from nmfkit._threads import blas_single_threaded, effective_n_threads
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
@@ -26,6 +26,10 @@ INDEX_DTYPES = [np.int32, np.int64]
 # (m, n, k): ordinary, m = 1, n = 1, k = 1, k larger than m and n, everything 1.
 SHAPES = [(9, 7, 3), (1, 6, 2), (6, 1, 2), (5, 4, 1), (3, 4, 6), (1, 1, 1)]
 SHAPE_IDS = ["m9n7k3", "m1", "n1", "k1", "k>m,n", "m1n1k1"]
+# Thread count of the reference comparisons. One thread keeps them fast on a busy machine
+# (an OpenMP team on oversubscribed cores mostly waits at barriers); the tests under
+# "threads" below check that 2 and 3 threads give the same results as 1.
+NT = 1
 TINY = 1e-3  # large enough that float32 rounding never decides which side of it WH falls
 
 
@@ -148,10 +152,11 @@ def ref_hals(A, num, gram, l1, l2, floor):
     delta = 0.0
     for c in range(A.shape[1]):
         h = gram[c, c] + l2
-        if h <= 0.0:
-            continue
         a = A[:, c].copy()
-        new = np.maximum(a + (num[:, c] - l1 - A @ gram[:, c] - l2 * a) / h, floor)
+        if h <= 0.0:  # the column does not enter the loss: it goes to the floor
+            new = np.full_like(a, floor)
+        else:
+            new = np.maximum(a + (num[:, c] - l1 - A @ gram[:, c] - l2 * a) / h, floor)
         delta += np.sum((new - a) ** 2)
         A[:, c] = new.astype(dtype)
     return A, (s_num, s_gram, delta)
@@ -167,7 +172,7 @@ def test_dense_matmul(rng, dtype, m, n, k, trans_x):
     B = readonly(rand(rng, (m if trans_x else n, k), dtype))
     X0, B0 = X.copy(), B.copy()
     out = np.full((n if trans_x else m, k), np.nan, dtype=dtype)
-    _dense.matmul(X, B, out, trans_x)
+    _dense.matmul(X, B, out, trans_x, NT)
     Xd, Bd = f64(X, B)
     assert out.dtype == dtype
     assert_close(out, (Xd.T if trans_x else Xd) @ Bd, dtype)
@@ -197,6 +202,36 @@ def tile_sizes(m):
     return sorted(sizes)
 
 
+def test_tile_sizes_include_ragged_tiles():
+    assert tile_sizes(10) == [1, 3, 4, 10, 12]  # 3 and 4 leave a short last tile
+
+
+def kl_workspace(n, k, dtype, n_threads, tile, h_side):
+    """buf (n_threads * tile x n) and acc (n_threads x n x k, or the (1, 1, 1) placeholder).
+
+    Both start as NaN, so a kernel that reads a workspace entry it did not write shows.
+    """
+    buf = np.full((n_threads * tile, n), np.nan, dtype=dtype)
+    acc = (np.full((n_threads, n, k), np.nan, dtype=dtype) if h_side
+           else np.full((1, 1, 1), np.nan, dtype=dtype))
+    return buf, acc
+
+
+def dense_kl_num(V, W, Ht, h_side, tile, n_threads):
+    """_dense.kl_numerator into a fresh NaN-filled num, with `tile` rows per thread."""
+    m, n = V.shape
+    k = W.shape[1]
+    num = np.full((n if h_side else m, k), np.nan, dtype=V.dtype)
+    buf, acc = kl_workspace(n, k, V.dtype, n_threads, tile, h_side)
+    _dense.kl_numerator(V, W, Ht, h_side, num, buf, acc, TINY, n_threads)
+    return num
+
+
+def dense_objective(V, W, Ht, beta, tile, n_threads):
+    buf = np.full((n_threads * tile, V.shape[1]), np.nan, dtype=V.dtype)
+    return _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("h_side", [False, True])
 @pytest.mark.parametrize("m,n,k", SHAPES + [(10, 6, 3)], ids=SHAPE_IDS + ["m10"])
@@ -206,14 +241,10 @@ def test_dense_kl_numerator(rng, dtype, h_side, m, n, k):
     expected = ref_kl_num(V, W, Ht, h_side, TINY)
     results = []
     for tile in tile_sizes(m):
-        buf = np.empty((tile, n), dtype=dtype)
-        num = np.full((n if h_side else m, k), np.nan, dtype=dtype)
-        _dense.kl_numerator(V, W, Ht, h_side, num, buf, TINY, 2)
+        num = dense_kl_num(V, W, Ht, h_side, tile, NT)
         assert num.dtype == dtype
         assert_close(num, expected, dtype)
         results.append(num)
-    if 3 in tile_sizes(m):
-        assert 10 % 3  # the m10 case really exercises a ragged last tile
     # Tiling only changes how the h-side sum is grouped, never what is summed.
     for num in results[1:]:
         assert_close(num, results[0], dtype)
@@ -245,8 +276,7 @@ def test_dense_kl_numerator_clamps_small_wh(rng, dtype, h_side):
     V, W, Ht = small_wh_problem(rng, dtype)
     m, n = V.shape
     for tile in (1, 3, m):
-        num = np.empty((n if h_side else m, W.shape[1]), dtype=dtype)
-        _dense.kl_numerator(V, W, Ht, h_side, num, np.empty((tile, n), dtype), TINY, 2)
+        num = dense_kl_num(V, W, Ht, h_side, tile, NT)
         assert np.all(np.isfinite(num))  # 0 / 0 never happens: WH is read as max(WH, tiny)
         assert_close(num, ref_kl_num(V, W, Ht, h_side, TINY), dtype)
     if not h_side:
@@ -262,7 +292,7 @@ def test_dense_objective(rng, dtype, beta, m, n, k):
     V, W, Ht = problem(rng, m, n, k, dtype)
     expected = ref_objective(V, W, Ht, beta, TINY)
     for tile in tile_sizes(m):
-        got = _dense.objective(V, W, Ht, np.empty((tile, n), dtype), beta, TINY, 2)
+        got = dense_objective(V, W, Ht, beta, tile, NT)
         assert isinstance(got, float)
         assert got == pytest.approx(expected, rel=rtol(dtype))
         assert got >= 0.0
@@ -274,7 +304,7 @@ def test_dense_objective_zeros_and_small_wh(rng, dtype, beta):
     V, W, Ht = small_wh_problem(rng, dtype)
     expected = ref_objective(V, W, Ht, beta, TINY)
     for tile in (1, 2, V.shape[0]):
-        got = _dense.objective(V, W, Ht, np.empty((tile, V.shape[1]), dtype), beta, TINY, 2)
+        got = dense_objective(V, W, Ht, beta, tile, NT)
         assert np.isfinite(got)
         assert got == pytest.approx(expected, rel=rtol(dtype))
     if beta == 1.0:
@@ -290,9 +320,9 @@ def test_dense_objective_perfect_fit_is_zero(rng):
     W = rand(rng, (6, 2), np.float64)
     Ht = rand(rng, (5, 2), np.float64)
     V = W @ Ht.T
-    buf = np.empty((2, 5))
-    assert _dense.objective(V, W, Ht, buf, 2.0, TINY, 2) == pytest.approx(0.0, abs=1e-25)
-    assert _dense.objective(V, W, Ht, buf, 1.0, TINY, 2) == pytest.approx(0.0, abs=1e-12)
+    buf = np.empty((2 * NT, 5))
+    assert _dense.objective(V, W, Ht, buf, 2.0, TINY, NT) == pytest.approx(0.0, abs=1e-25)
+    assert _dense.objective(V, W, Ht, buf, 1.0, TINY, NT) == pytest.approx(0.0, abs=1e-12)
 
 
 # -- _sparse -----------------------------------------------------------------------------
@@ -307,7 +337,7 @@ def test_sparse_matmul(rng, dtype, index_dtype, m, n, k):
     X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
     B = readonly(rand(rng, (n, k), dtype))
     out = np.full((m, k), np.nan, dtype=dtype)
-    _sparse.matmul(*csr_args(X), B, out, 2)
+    _sparse.matmul(*csr_args(X), B, out, NT)
     assert out.dtype == dtype
     assert_close(out, X.toarray().astype(np.float64) @ f64(B)[0], dtype)
     empty = np.diff(X.indptr) == 0
@@ -321,14 +351,14 @@ def test_sparse_kl_numerator(rng, dtype, index_dtype, m, n, k):
     X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
     A, B = readonly(rand(rng, (m, k), dtype), rand(rng, (n, k), dtype))
     num = np.full((m, k), np.nan, dtype=dtype)
-    _sparse.kl_numerator(*csr_args(X), A, B, num, TINY, 2)
+    _sparse.kl_numerator(*csr_args(X), A, B, num, TINY, NT)
     assert num.dtype == dtype
     assert_close(num, ref_kl_num(X.toarray(), A, B, False, TINY), dtype)
     # The transpose as CSR with the factors swapped gives the other side's numerator.
     XT = sp.csr_matrix(X.T)
     XT.indptr, XT.indices = XT.indptr.astype(index_dtype), XT.indices.astype(index_dtype)
     numT = np.full((n, k), np.nan, dtype=dtype)
-    _sparse.kl_numerator(*csr_args(XT), B, A, numT, TINY, 2)
+    _sparse.kl_numerator(*csr_args(XT), B, A, numT, TINY, NT)
     assert_close(numT, ref_kl_num(X.toarray(), A, B, True, TINY), dtype)
 
 
@@ -339,7 +369,7 @@ def test_sparse_kl_numerator_clamps_small_wh(rng, dtype, index_dtype):
     X = sp.csr_matrix(V)
     X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
     num = np.empty(W.shape, dtype=dtype)
-    _sparse.kl_numerator(*csr_args(X), W, Ht, num, TINY, 2)
+    _sparse.kl_numerator(*csr_args(X), W, Ht, num, TINY, NT)
     assert np.all(np.isfinite(num))
     assert_close(num, ref_kl_num(V, W, Ht, False, TINY), dtype)
 
@@ -351,7 +381,7 @@ def test_sparse_kl_numerator_clamps_small_wh(rng, dtype, index_dtype):
 def test_sparse_stored_terms(rng, dtype, index_dtype, beta, m, n, k):
     X = csr_with_empty_rows(rng, m, n, dtype, index_dtype)
     A, B = readonly(rand(rng, (m, k), dtype), rand(rng, (n, k), dtype))
-    got = _sparse.stored_terms(*csr_args(X), A, B, beta, TINY, 2)
+    got = _sparse.stored_terms(*csr_args(X), A, B, beta, TINY, NT)
     assert isinstance(got, float)
     expected = ref_stored_terms(X, A, B, beta, TINY)
     scale = ref_stored_terms(abs(X), A, B, 2.0, TINY) + float(np.abs(X.data).sum())
@@ -364,7 +394,7 @@ def test_sparse_stored_terms_small_wh(rng, dtype, index_dtype):
     V, W, Ht = small_wh_problem(rng, dtype)
     X = sp.csr_matrix(V)
     X.indptr, X.indices = X.indptr.astype(index_dtype), X.indices.astype(index_dtype)
-    got = _sparse.stored_terms(*csr_args(X), W, Ht, 1.0, TINY, 2)
+    got = _sparse.stored_terms(*csr_args(X), W, Ht, 1.0, TINY, NT)
     assert np.isfinite(got)
     assert got == pytest.approx(ref_stored_terms(X, W, Ht, 1.0, TINY), rel=rtol(dtype))
 
@@ -378,13 +408,13 @@ def test_sparse_no_stored_entries(dtype, index_dtype):
     data = readonly(np.zeros(0, dtype=dtype))
     A, B = readonly(np.ones((m, k), dtype), np.ones((n, k), dtype))
     out = np.full((m, k), np.nan, dtype=dtype)
-    _sparse.matmul(indptr, indices, data, B, out, 2)
+    _sparse.matmul(indptr, indices, data, B, out, NT)
     np.testing.assert_array_equal(out, 0)
     out[:] = np.nan
-    _sparse.kl_numerator(indptr, indices, data, A, B, out, TINY, 2)
+    _sparse.kl_numerator(indptr, indices, data, A, B, out, TINY, NT)
     np.testing.assert_array_equal(out, 0)
     for beta in (2.0, 1.0):
-        assert _sparse.stored_terms(indptr, indices, data, A, B, beta, TINY, 2) == 0.0
+        assert _sparse.stored_terms(indptr, indices, data, A, B, beta, TINY, NT) == 0.0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -394,11 +424,11 @@ def test_sparse_int32_int64_agree_exactly(rng, dtype):
     X64.indptr, X64.indices = X32.indptr.astype(np.int64), X32.indices.astype(np.int64)
     A, B = readonly(rand(rng, (15, 4), dtype), rand(rng, (11, 4), dtype))
     o32, o64 = np.empty((15, 4), dtype), np.empty((15, 4), dtype)
-    _sparse.matmul(*csr_args(X32), B, o32, 2)
-    _sparse.matmul(*csr_args(X64), B, o64, 2)
+    _sparse.matmul(*csr_args(X32), B, o32, NT)
+    _sparse.matmul(*csr_args(X64), B, o64, NT)
     np.testing.assert_array_equal(o32, o64)
-    _sparse.kl_numerator(*csr_args(X32), A, B, o32, TINY, 2)
-    _sparse.kl_numerator(*csr_args(X64), A, B, o64, TINY, 2)
+    _sparse.kl_numerator(*csr_args(X32), A, B, o32, TINY, NT)
+    _sparse.kl_numerator(*csr_args(X64), A, B, o64, TINY, NT)
     np.testing.assert_array_equal(o32, o64)
     for beta in (2.0, 1.0):
         assert (_sparse.stored_terms(*csr_args(X32), A, B, beta, TINY, 1)
@@ -427,7 +457,7 @@ def test_mu_fro_step(rng, dtype, l1, l2, floor, r, k):
     A, num, gram, _, _ = step_inputs(rng, r, k, dtype)
     A[0, 0] = 0.0  # a zero entry stays at the floor
     expected, sums = ref_mu_fro(A, num, gram, l1, l2, floor, TINY)
-    got = _steps.mu_fro_step(A, num, gram, l1, l2, floor, TINY, 2)
+    got = _steps.mu_fro_step(A, num, gram, l1, l2, floor, TINY, NT)
     assert A.dtype == dtype
     assert_close(A, expected, dtype)
     assert np.all(A >= dtype(floor))
@@ -457,7 +487,7 @@ def test_mu_fro_step_sums_give_objective(rng, dtype):
     """1/2 ||X||^2 - s_num + 1/2 s_gram is the Frobenius objective at the old A; MU decreases it."""
     A, num, gram, X, B = step_inputs(rng, 8, 3, dtype, c=6)
     A0 = A.astype(np.float64)
-    s_num, s_gram, s_delta = _steps.mu_fro_step(A, num, gram, 0.0, 0.0, 0.0, TINY, 2)
+    s_num, s_gram, s_delta = _steps.mu_fro_step(A, num, gram, 0.0, 0.0, 0.0, TINY, NT)
     f_old = 0.5 * np.sum((X - A0 @ B.T) ** 2)
     f_new = 0.5 * np.sum((X - A.astype(np.float64) @ B.T) ** 2)
     assert 0.5 * np.sum(X * X) - s_num + 0.5 * s_gram == pytest.approx(
@@ -476,7 +506,7 @@ def test_mu_div_step(rng, dtype, l1, l2, floor, r, k):
     num = readonly(rand(rng, (r, k), dtype))
     den = readonly(rand(rng, (k,), dtype) * 3)
     expected, delta = ref_mu_div(A, num, den, l1, l2, floor, TINY)
-    got = _steps.mu_div_step(A, num, den, l1, l2, floor, TINY, 2)
+    got = _steps.mu_div_step(A, num, den, l1, l2, floor, TINY, NT)
     assert A.dtype == dtype
     assert_close(A, expected, dtype)
     assert np.all(A >= dtype(floor))
@@ -490,7 +520,7 @@ def test_mu_div_step_zero_denominator_reads_tiny(rng, dtype):
     num = readonly(rand(rng, (4, 3), dtype) * 1e-3)
     den = readonly(np.array([0.0, 2.0, 0.0], dtype=dtype))
     expected, delta = ref_mu_div(A, num, den, 0.0, 0.0, 0.0, TINY)
-    got = _steps.mu_div_step(A, num, den, 0.0, 0.0, 0.0, TINY, 2)
+    got = _steps.mu_div_step(A, num, den, 0.0, 0.0, 0.0, TINY, NT)
     assert np.all(np.isfinite(A))
     assert_close(A, expected, dtype)
     # den[0] == 0: column 0 is A * num / tiny, large but finite.
@@ -506,7 +536,7 @@ def test_mu_div_step_zero_denominator_reads_tiny(rng, dtype):
 def test_hals_step(rng, dtype, l1, l2, floor, r, k):
     A, num, gram, _, _ = step_inputs(rng, r, k, dtype)
     expected, sums = ref_hals(A, num, gram, l1, l2, floor)
-    got = _steps.hals_step(A, num, gram, l1, l2, floor, 2)
+    got = _steps.hals_step(A, num, gram, l1, l2, floor, NT)
     assert A.dtype == dtype
     scale = float(np.max(np.abs(num))) / float(np.min(np.diag(gram)) + l2)
     assert_close(A, expected, dtype, scale=scale)
@@ -527,7 +557,7 @@ def test_hals_step_decreases_penalized_objective(rng, dtype, l1, l2):
 
     A_old = A.astype(np.float64)
     f_old = f(A)
-    s_num, s_gram, _ = _steps.hals_step(A, num, gram, l1, l2, 0.0, 2)
+    s_num, s_gram, _ = _steps.hals_step(A, num, gram, l1, l2, 0.0, NT)
     assert f(A) <= f_old + rtol(dtype) * f_old
     # The returned sums give the unpenalized objective at the old iterate.
     assert 0.5 * np.sum(X * X) - s_num + 0.5 * s_gram == pytest.approx(
@@ -548,25 +578,26 @@ def test_hals_step_k1_is_exact_minimizer(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_hals_step_zero_gram_column_is_skipped(rng, dtype):
-    # gram[1, 1] + l2 == 0: column 1 cannot be updated and is left as it is.
+@pytest.mark.parametrize("floor", [0.0, 0.05])
+def test_hals_step_zero_gram_column_goes_to_floor(rng, dtype, floor):
+    # gram[1, 1] + l2 == 0: column 1 does not enter the loss and goes to the floor.
     A = rand(rng, (5, 3), dtype)
     num = readonly(rand(rng, (5, 3), dtype))
     gram = np.array([[2.0, 0.0, 0.3], [0.0, 0.0, 0.0], [0.3, 0.0, 1.5]], dtype=dtype)
     gram = readonly(gram)
-    before = A[:, 1].copy()
-    expected, sums = ref_hals(A, num, gram, 0.0, 0.0, 0.0)
-    got = _steps.hals_step(A, num, gram, 0.0, 0.0, 0.0, 2)
+    before = A.astype(np.float64)  # a copy: A changes in place
+    expected, sums = ref_hals(A, num, gram, 0.0, 0.0, floor)
+    got = _steps.hals_step(A, num, gram, 0.0, 0.0, floor, NT)
     assert np.all(np.isfinite(A))
-    np.testing.assert_array_equal(A[:, 1], before)
+    np.testing.assert_array_equal(A[:, 1], dtype(floor))
+    np.testing.assert_array_equal(expected[:, 1], dtype(floor))
     assert_close(A, expected, dtype)
+    assert np.all(A >= dtype(floor))
     assert got[2] == pytest.approx(sums[2], rel=rtol(dtype))
+    # The delta counts the move of column 1 to the floor.
+    assert got[2] >= np.sum((before[:, 1] - floor) ** 2) * (1 - rtol(dtype))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hals_step skips a column with gram[c, c] + l2 <= 0 (`continue`, _steps.pyx) before "
-    "the floor is applied, so entries below `floor` stay below it: the documented "
-    "A <- max(floor, ...) does not hold for such columns"))
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_hals_step_floor_holds_for_zero_gram_column(dtype):
     A = np.array([[0.0, 0.5], [0.2, 0.0]], dtype=dtype)
@@ -595,7 +626,13 @@ def test_mixed_dtypes_are_rejected(rng):
     """No silent conversion: an OUT array of another dtype is an error, not a copy."""
     V, W, Ht = problem(rng, 4, 3, 2, np.float32)
     with pytest.raises((TypeError, ValueError)):
-        _dense.matmul(V, Ht, np.empty((4, 2), np.float64), False)
+        _dense.matmul(V, Ht, np.empty((4, 2), np.float64), False, 1)
+    with pytest.raises((TypeError, ValueError)):  # a workspace of another dtype
+        _dense.kl_numerator(V, W, Ht, True, np.empty((3, 2), np.float32),
+                            np.empty((4, 3), np.float32), np.empty((1, 3, 2), np.float64),
+                            TINY, 1)
+    with pytest.raises((TypeError, ValueError)):
+        _dense.objective(V, W, Ht, np.empty((4, 3), np.float64), 2.0, TINY, 1)
     with pytest.raises((TypeError, ValueError)):
         _dense.gram(W, np.empty((2, 2), np.float64))
     with pytest.raises((TypeError, ValueError)):
@@ -616,20 +653,19 @@ def run_all_kernels(data, n_threads):
     m, n = V.shape
     k = W.shape[1]
     res = {}
-    out = np.empty((m, k), dtype)
-    _dense.matmul(V, Ht, out, False)
-    res["matmul"] = out
-    out = np.empty((n, k), dtype)
-    _dense.matmul(V, W, out, True)
-    res["matmul_t"] = out
-    res["gram"] = _dense.gram(W, np.empty((k, k), dtype)).copy()
-    for h_side in (False, True):
-        out = np.empty((n if h_side else m, k), dtype)
-        _dense.kl_numerator(V, W, Ht, h_side, out, np.empty((7, n), dtype), TINY, n_threads)
-        res[f"kl_num_{h_side}"] = out
+    with blas_single_threaded():
+        out = np.empty((m, k), dtype)
+        _dense.matmul(V, Ht, out, False, n_threads)
+        res["matmul"] = out
+        out = np.empty((n, k), dtype)
+        _dense.matmul(V, W, out, True, n_threads)
+        res["matmul_t"] = out
+        res["gram"] = _dense.gram(W, np.empty((k, k), dtype)).copy()
+        for h_side in (False, True):  # 7 rows per thread: the same tiles for any n_threads
+            res[f"kl_num_{h_side}"] = dense_kl_num(V, W, Ht, h_side, 7, n_threads)
+        for beta in (2.0, 1.0):
+            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 5, n_threads)
     for beta in (2.0, 1.0):
-        res[f"obj_{beta}"] = _dense.objective(V, W, Ht, np.empty((5, n), dtype), beta, TINY,
-                                              n_threads)
         res[f"stored_{beta}"] = _sparse.stored_terms(*X, W, Ht, beta, TINY, n_threads)
     out = np.empty((m, k), dtype)
     _sparse.matmul(*X, Ht, out, n_threads)
@@ -643,7 +679,10 @@ def run_all_kernels(data, n_threads):
     out = np.empty((n, k), dtype)
     _sparse.kl_numerator(*XT, Ht, W, out, TINY, n_threads)
     res["sp_kl_t"] = out
-    num = res["matmul"]
+    # The steps get inputs that do not depend on n_threads: the CSR product is row-parallel
+    # without BLAS (exact for any thread count), while the dense one is a GEMM per chunk of
+    # rows, whose rounding may change with the chunking.
+    num = res["spmm"]
     gram = np.ascontiguousarray(res["gram"])
     for name, step in (("mu_fro", _steps.mu_fro_step), ("hals", _steps.hals_step)):
         A = np.array(W)
@@ -687,6 +726,28 @@ def test_one_thread_equals_two_threads(rng, dtype):
     one = run_all_kernels(data, 1)
     for n_threads in (2, 3):
         assert_same_results(one, run_all_kernels(data, n_threads), dtype)
+
+
+def test_float32_close_to_float64(rng):
+    """The same data in both precisions: every kernel agrees to float32 accuracy."""
+    d64 = make_data(rng, 31, 23, 4, np.float64)
+    d32 = dict(d64, dtype=np.float32)
+    for key in ("V", "W", "Ht"):
+        d32[key] = readonly(d64[key].astype(np.float32))
+    for key in ("X", "XT"):
+        d32[key] = readonly(d64[key][0], d64[key][1], d64[key][2].astype(np.float32))
+    # Make the float64 inputs exactly the float32 values, so only kernel rounding differs.
+    for key in ("V", "W", "Ht"):
+        d64[key] = readonly(d32[key].astype(np.float64))
+    for key in ("X", "XT"):
+        d64[key] = readonly(d64[key][0], d64[key][1], d32[key][2].astype(np.float64))
+    r32, r64 = run_all_kernels(d32, 2), run_all_kernels(d64, 2)
+    for key in r64:
+        if isinstance(r64[key], np.ndarray):
+            assert r32[key].dtype == np.float32 and r64[key].dtype == np.float64
+            assert_close(r32[key], r64[key], np.float32)
+        else:
+            np.testing.assert_allclose(r32[key], r64[key], rtol=1e-4, err_msg=key)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -754,6 +815,149 @@ def test_same_inputs_from_two_python_threads(rng, dtype):
     for t in range(2):
         assert got[t] is not None
         assert_same_results(expected, got[t], dtype)
+
+
+# -- thread counts: determinism, tiles per thread, more threads than rows ----------------
+
+THREADS = [1, 2, 3]
+
+
+def reduction_results(data, n_threads):
+    """Every kernel result that is a reduction over threads, plus the steps' arrays.
+
+    The inputs of the steps are computed in NumPy, so they do not depend on n_threads.
+    """
+    V, W, Ht, X, dtype = (data[key] for key in ("V", "W", "Ht", "X", "dtype"))
+    res = {}
+    with blas_single_threaded():
+        for beta in (2.0, 1.0):  # 3 rows per thread: several tiles per thread
+            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 3, n_threads)
+        res["kl_num_True"] = dense_kl_num(V, W, Ht, True, 3, n_threads)
+    for beta in (2.0, 1.0):
+        res[f"stored_{beta}"] = _sparse.stored_terms(*X, W, Ht, beta, TINY, n_threads)
+    V64, W64, H64 = f64(V, W, Ht)
+    num = readonly((V64 @ H64).astype(dtype))
+    gram = readonly((H64.T @ H64).astype(dtype))
+    den = readonly(H64.sum(axis=0).astype(dtype))
+    A = np.array(W)
+    res["mu_fro_sums"] = _steps.mu_fro_step(A, num, gram, 0.1, 0.2, 1e-6, TINY, n_threads)
+    res["mu_fro"] = A
+    A = np.array(W)
+    res["hals_sums"] = _steps.hals_step(A, num, gram, 0.1, 0.2, 1e-6, n_threads)
+    res["hals"] = A
+    A = np.array(W)
+    res["mu_div_delta"] = _steps.mu_div_step(A, num, den, 0.1, 0.2, 1e-6, TINY, n_threads)
+    res["mu_div"] = A
+    return res
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", THREADS)
+def test_reductions_bit_identical_on_repeat(rng, dtype, n_threads):
+    """Per-thread partial sums combined in thread order: the same thread count, the same bits."""
+    data = make_data(rng, 61, 37, 4, dtype)
+    first = reduction_results(data, n_threads)
+    assert isinstance(first["obj_2.0"], float) and len(first["mu_fro_sums"]) == 3
+    for _ in range(3):
+        again = reduction_results(data, n_threads)
+        assert again.keys() == first.keys()
+        for key, value in first.items():
+            if isinstance(value, np.ndarray):
+                np.testing.assert_array_equal(again[key], value, err_msg=key)
+            else:
+                assert again[key] == value, key  # exact, not approx
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_reductions_agree_across_thread_counts(rng, dtype):
+    """Other thread counts regroup the sums (rounding only); the steps' arrays are exact."""
+    data = make_data(rng, 61, 37, 4, dtype)
+    one = reduction_results(data, 1)
+    for n_threads in THREADS[1:]:
+        other = reduction_results(data, n_threads)
+        for key, value in one.items():
+            if key in ("mu_fro", "hals", "mu_div"):  # row-parallel: each row on its own
+                np.testing.assert_array_equal(other[key], value, err_msg=key)
+            elif key == "kl_num_True":  # thread partials summed in the kernel's dtype
+                np.testing.assert_allclose(other[key], value, rtol=rtol(dtype), err_msg=key)
+            else:  # sums of double partials
+                np.testing.assert_allclose(other[key], value, rtol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n_threads", THREADS)
+@pytest.mark.parametrize("m", [10, 7, 2])
+def test_dense_kl_and_objective_tiles_per_thread(rng, dtype, n_threads, m):
+    """Each thread works in its own `tile`-row slice of buf, for every tile size.
+
+    Tiles from 1 row to more rows than a thread's share of m, most of them not dividing m,
+    and m = 2 with 3 threads (a thread without a tile). Rows of buf beyond n_threads * tile
+    (buf.shape[0] not a multiple of n_threads) are not used and must stay untouched.
+    """
+    n, k = 6, 3
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    refs = {h_side: ref_kl_num(V, W, Ht, h_side, TINY) for h_side in (False, True)}
+    objs = {beta: ref_objective(V, W, Ht, beta, TINY) for beta in (2.0, 1.0)}
+    share = -(-m // n_threads)
+    tiles = range(1, share + 3)
+    assert any(m % tile for tile in tiles)
+    sentinel = dtype(-7.0)
+    with blas_single_threaded():
+        for tile in tiles:
+            for extra in sorted({0, n_threads - 1}):
+                for h_side in (False, True):
+                    buf, acc = kl_workspace(n, k, dtype, n_threads, tile, h_side)
+                    buf = np.vstack([buf, np.full((extra, n), sentinel, dtype)])
+                    num = np.full((n if h_side else m, k), np.nan, dtype=dtype)
+                    _dense.kl_numerator(V, W, Ht, h_side, num, buf, acc, TINY, n_threads)
+                    assert_close(num, refs[h_side], dtype)
+                    np.testing.assert_array_equal(buf[n_threads * tile:], sentinel)
+                for beta in (2.0, 1.0):
+                    buf = np.full((n_threads * tile + extra, n), np.nan, dtype=dtype)
+                    buf[n_threads * tile:] = sentinel
+                    got = _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
+                    assert got == pytest.approx(objs[beta], rel=rtol(dtype))
+                    np.testing.assert_array_equal(buf[n_threads * tile:], sentinel)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_x", [False, True])
+@pytest.mark.parametrize("rows", [1, 2, 3, 5, 10])
+def test_dense_matmul_thread_chunks(rng, dtype, trans_x, rows):
+    """One chunk of output rows per thread: more threads than rows, ragged and empty chunks.
+
+    10 rows on 3 or 4 threads leave a short last chunk, 5 rows on 4 threads and 10 on 7 an
+    empty one; 1, 2, 3 rows on 4 or 7 threads are fewer rows than threads.
+    """
+    inner, k = 6, 3
+    X = readonly(rand(rng, (inner, rows) if trans_x else (rows, inner), dtype, zeros=0.3))
+    B = readonly(rand(rng, (inner, k), dtype))
+    Xd, Bd = f64(X, B)
+    expected = (Xd.T if trans_x else Xd) @ Bd
+    with blas_single_threaded():
+        for n_threads in (1, 2, 3, 4, 7):
+            out = np.full((rows, k), np.nan, dtype=dtype)
+            _dense.matmul(X, B, out, trans_x, n_threads)
+            assert np.all(np.isfinite(out)), n_threads  # every row written exactly once
+            assert_close(out, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m", [1, 2])
+def test_all_kernels_with_more_threads_than_rows(rng, dtype, m):
+    data = make_data(rng, m, 5, 3, dtype, density=0.6)
+    assert_same_results(run_all_kernels(data, 1), run_all_kernels(data, 3), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_empty_inner_dimension_gives_zeros(dtype):
+    outs = [np.full((3, 2), np.nan, dtype) for _ in range(3)]
+    _dense.matmul(np.ones((3, 0), dtype), np.ones((0, 2), dtype), outs[0], False, 1)
+    _dense.matmul(np.ones((0, 3), dtype), np.ones((0, 2), dtype), outs[1], True, 2)
+    outs[2] = np.full((2, 2), np.nan, dtype)
+    _dense.gram(np.ones((0, 2), dtype), outs[2])
+    for out in outs:
+        np.testing.assert_array_equal(out, 0)
 
 
 # -- Matrix: dense == CSR, Fortran order -------------------------------------------------
@@ -858,10 +1062,20 @@ def test_matrix_fortran_round_trip(rng, dtype, magnitude):
     np.testing.assert_array_equal(V, V0)
 
 
-def test_matrix_buffer_is_a_valid_workspace(rng):
-    for m, n in ((5, 3), (4000, 3), (3, 5000)):
+def test_matrix_buffers_are_valid_workspaces(rng):
+    for m, n in ((5, 3), (4000, 3), (3, 5000), (2, 4)):
         M = Matrix(rand(rng, (m, n), np.float64))
-        buf = M.buffer()
-        assert buf is M.buffer()
-        assert buf.dtype == M.dtype and buf.flags.c_contiguous
-        assert buf.shape[1] == M.V.shape[1] and 1 <= buf.shape[0] <= M.V.shape[0]
+        for nt in (1, 2, 3):
+            buf = M.buffers(nt)
+            assert buf is M.buffers(nt)  # made once per thread count
+            assert buf.dtype == M.dtype and buf.flags.c_contiguous
+            assert buf.shape[1] == M.V.shape[1]
+            tile, rest = divmod(buf.shape[0], nt)
+            assert rest == 0  # n_threads * tile rows
+            assert 1 <= tile <= -(-M.V.shape[0] // nt)  # no thread gets more rows than it needs
+            for k in (1, 4):
+                acc = M.accumulator(nt, k)
+                assert acc is M.accumulator(nt, k)
+                assert acc.dtype == M.dtype and acc.flags.c_contiguous
+                assert acc.shape == (nt, M.V.shape[1], k)
+        assert M.buffers(2) is not M.buffers(1)  # a new thread count gets new buffers

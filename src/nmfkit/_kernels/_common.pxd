@@ -40,7 +40,13 @@ cdef inline void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
     """
     cdef char ta = b'T' if trans_a else b'N'
     cdef char tb = b'T' if trans_b else b'N'
-    if m <= 0 or n <= 0 or k <= 0:
+    cdef int i, j
+    if m <= 0 or n <= 0:
+        return
+    if k <= 0:  # empty inner dimension: C = beta C, as BLAS defines it
+        for i in range(m):
+            for j in range(n):
+                c[i * ldc + j] = beta * c[i * ldc + j] if beta != 0 else 0
         return
     if floating is float:
         sgemm(&tb, &ta, &n, &m, &k, &alpha, <float *> b, &ldb, <float *> a, &lda,

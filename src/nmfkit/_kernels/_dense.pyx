@@ -47,11 +47,15 @@ def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None):
     return out.base
 
 
-cdef inline void _wh_tile(const floating[:, ::1] W, const floating[:, ::1] Ht, Py_ssize_t t0,
-                          int rows, floating *tile) noexcept nogil:
-    # tile[:rows] = W[t0:t0+rows] Ht^T  (rows x n)
-    cdef int n = Ht.shape[0], k = W.shape[1]
-    gemm_rm(False, True, rows, n, k, 1.0, &W[t0, 0], k, &Ht[0, 0], k, 0.0, tile, n)
+cdef _check_workspace(const floating[:, ::1] buf, Py_ssize_t n, int n_threads):
+    if n_threads < 1 or buf.shape[0] < n_threads or buf.shape[1] != n:
+        raise ValueError("buf must have shape (n_threads * tile, n) with tile >= 1")
+
+
+cdef inline void _wh_tile(const floating *w_rows, const floating *ht, int rows, int n, int k,
+                          floating *tile) noexcept nogil:
+    # tile (rows x n) = w_rows (rows x k) ht^T, ht (n x k)
+    gemm_rm(False, True, rows, n, k, 1.0, w_rows, k, ht, k, 0.0, tile, n)
 
 
 def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
@@ -67,13 +71,17 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
     cdef Py_ssize_t tile = buf.shape[0] // n_threads
-    cdef Py_ssize_t n_tiles = (m + tile - 1) // tile
+    cdef Py_ssize_t n_tiles
     cdef Py_ssize_t t, t0, i, j, c, tid
     cdef int rows
     cdef floating wh
     cdef floating ftiny = <floating> tiny
     cdef floating *b
     cdef floating s
+    _check_workspace(buf, n, n_threads)
+    if h_side and (acc.shape[0] < n_threads or acc.shape[1] != n or acc.shape[2] != k):
+        raise ValueError("acc must have shape (>= n_threads, n, k)")
+    n_tiles = (m + tile - 1) // tile
     if h_side:
         memset(&acc[0, 0, 0], 0, acc.shape[0] * n * k * sizeof(floating))
     with nogil, parallel(num_threads=n_threads):
@@ -82,7 +90,7 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
         for t in prange(n_tiles, schedule='static'):
             t0 = t * tile
             rows = <int> min(tile, m - t0)
-            _wh_tile(W, Ht, t0, rows, b)
+            _wh_tile(&W[t0, 0], &Ht[0, 0], rows, <int> n, <int> k, b)
             for i in range(rows):
                 for j in range(n):
                     wh = b[i * n + j]
@@ -114,15 +122,18 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
     beta = 1: sum over v > 0 of v log(v / max(wh, tiny)) - v, plus sum of wh.
     Deterministic for a given thread count.
     """
-    cdef Py_ssize_t m = V.shape[0], n = V.shape[1]
+    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
     cdef Py_ssize_t tile = buf.shape[0] // n_threads
-    cdef Py_ssize_t n_tiles = (m + tile - 1) // tile
+    cdef Py_ssize_t n_tiles
     cdef Py_ssize_t t, t0, i, j, tid
     cdef int rows
     cdef double part, v, wh, d, result
     cdef bint frob = beta == 2.0
     cdef floating *b
-    cdef double *partials = new_partials(n_threads, 1)
+    cdef double *partials
+    _check_workspace(buf, n, n_threads)
+    n_tiles = (m + tile - 1) // tile
+    partials = new_partials(n_threads, 1)
     if partials == NULL:
         raise MemoryError()
     with nogil, parallel(num_threads=n_threads):
@@ -131,7 +142,7 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
         for t in prange(n_tiles, schedule='static'):
             t0 = t * tile
             rows = <int> min(tile, m - t0)
-            _wh_tile(W, Ht, t0, rows, b)
+            _wh_tile(&W[t0, 0], &Ht[0, 0], rows, <int> n, <int> k, b)
             part = 0.0
             for i in range(rows):
                 for j in range(n):

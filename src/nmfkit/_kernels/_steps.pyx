@@ -20,14 +20,23 @@ def max_threads():
     return nmfkit_max_threads()
 
 
-cdef inline double _row_gram(const floating[:, ::1] A, const floating[:, ::1] gram,
-                             Py_ssize_t i, Py_ssize_t c) noexcept nogil:
-    # (A gram)[i, c]
-    cdef Py_ssize_t l
-    cdef double g = 0.0
-    for l in range(A.shape[1]):
-        g = g + A[i, l] * gram[l, c]
-    return g
+cdef inline void _row_times_gram(const floating *a, const floating *gram, Py_ssize_t k,
+                                 double *out) noexcept nogil:
+    # out (k) = a (k) gram (k x k, C order): l-outer, so the inner loop is a contiguous axpy.
+    # Raw pointers: no memoryview reference counting in the hot loop.
+    cdef Py_ssize_t l, c
+    cdef double al
+    for c in range(k):
+        out[c] = 0.0
+    for l in range(k):
+        al = a[l]
+        for c in range(k):
+            out[c] += al * gram[l * k + c]
+
+
+cdef double *_new_rows(int n_threads, Py_ssize_t k) noexcept nogil:
+    # one k-vector of doubles per thread
+    return <double *> malloc(n_threads * k * sizeof(double))
 
 
 def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
@@ -42,7 +51,7 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, tid
     cdef double s_num, s_gram, s_delta, a, d, new
     cdef double *den
-    cdef double *den_all = <double *> malloc(n_threads * k * sizeof(double))
+    cdef double *den_all = _new_rows(n_threads, k)
     cdef double *partials = new_partials(n_threads, 3)
     if partials == NULL or den_all == NULL:
         free(partials)
@@ -55,8 +64,7 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
             s_num = 0.0
             s_gram = 0.0
             s_delta = 0.0
-            for c in range(k):
-                den[c] = _row_gram(A, gram, i, c)
+            _row_times_gram(&A[i, 0], &gram[0, 0], k, den)
             for c in range(k):
                 a = A[i, c]
                 s_num = s_num + a * num[i, c]
@@ -118,42 +126,54 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
               int n_threads):
     """One HALS / cyclic coordinate-descent sweep over the columns of A, in place.
 
-    A (r x k) IN/OUT; num (r x k) IN = X B; gram (k x k) IN = B^T B.
+    A (r x k) IN/OUT; num (r x k) IN = X B; gram (k x k) IN = B^T B (symmetric).
     For c = 0..k-1: A[:, c] <- max(floor, A[:, c] + (num[:, c] - l1 - (A gram)[:, c]
     - l2 A[:, c]) / (gram[c, c] + l2)); a column with gram[c, c] + l2 <= 0 (B's column is
     zero and no l2) does not enter the loss, and goes to the floor. Rows are independent,
     so a row-parallel sweep is exactly the column-by-column HALS update (Cichocki & Phan
-    2009). Returns (sum(A_old * num), sum(A_old * (A_old gram)), ||A_new - A_old||^2).
+    2009); each row keeps (A gram)[i, :] up to date in O(k) per coordinate.
+    Returns (sum(A_old * num), sum(A_old * (A_old gram)), ||A_new - A_old||^2).
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, tid
-    cdef double s_num, s_gram, s_delta, a, g, h, new
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, j, tid
+    cdef double s_num, s_gram, s_delta, a, h, new, d
+    cdef double *g
+    cdef double *g_all = _new_rows(n_threads, k)
     cdef double *partials = new_partials(n_threads, 3)
-    if partials == NULL:
+    if partials == NULL or g_all == NULL:
+        free(partials)
+        free(g_all)
         raise MemoryError()
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
+        g = &g_all[tid * k]
         for i in prange(r, schedule='static'):
+            _row_times_gram(&A[i, 0], &gram[0, 0], k, g)
             s_num = 0.0
             s_gram = 0.0
             s_delta = 0.0
             for c in range(k):
                 a = A[i, c]
                 s_num = s_num + a * num[i, c]
-                s_gram = s_gram + a * _row_gram(A, gram, i, c)
+                s_gram = s_gram + a * g[c]
             for c in range(k):
                 a = A[i, c]
                 h = gram[c, c] + l2
                 if h > 0.0:
-                    new = a + (num[i, c] - l1 - _row_gram(A, gram, i, c) - l2 * a) / h
+                    new = a + (num[i, c] - l1 - g[c] - l2 * a) / h
                 else:
                     new = floor
                 if new < floor:
                     new = floor
                 A[i, c] = <floating> new
-                s_delta = s_delta + (A[i, c] - a) * (A[i, c] - a)
+                d = A[i, c] - a
+                if d != 0.0:
+                    s_delta = s_delta + d * d
+                    for j in range(k):
+                        g[j] += d * gram[c, j]
             partials[tid * PAD] += s_num
             partials[tid * PAD + 1] += s_gram
             partials[tid * PAD + 2] += s_delta
+    free(g_all)
     result = (total(partials, n_threads, 3, 0), total(partials, n_threads, 3, 1),
               total(partials, n_threads, 3, 2))
     free(partials)
