@@ -57,11 +57,16 @@ def _regularization(alpha_W, alpha_H, l1_ratio, shape):
 
 def _internal_penalty(M, beta, l1W, l2W, l1H, l2H):
     """Penalties in the internal scaling and orientation of M."""
-    s = M.scale
-    # objective scales as s^2 (Frobenius) or s (KL); factors as sqrt(s)
+    # The objective scales as s^2 (Frobenius) or s (KL), the factors as sqrt(s).
     obj_pow = 2.0 if beta == 2.0 else 1.0
-    f1, f2 = s ** (0.5 - obj_pow), s ** (1.0 - obj_pow)
-    wl1, wl2, hl1, hl2 = l1W * f1, l2W * f2, l1H * f1, l2H * f2
+
+    def rescale(weight, power):
+        if weight == 0:
+            return 0.0
+        with np.errstate(over="ignore"):
+            return float(np.float64(weight) * np.float64(M.scale) ** power)
+    wl1, hl1 = rescale(l1W, 0.5 - obj_pow), rescale(l1H, 0.5 - obj_pow)
+    wl2, hl2 = rescale(l2W, 1.0 - obj_pow), rescale(l2H, 1.0 - obj_pow)
     if M.transposed:
         wl1, wl2, hl1, hl2 = hl1, hl2, wl1, wl2
     return Penalty(l1={"w": wl1, "h": hl1}, l2={"w": wl2, "h": hl2})
@@ -84,7 +89,11 @@ def _polish_iter(opts):
 class NMF(_NamesMixin, _TransformerMixin, _Base):
     """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
 
-    Parameters mirror sklearn.decomposition.NMF. Beyond them:
+    Parameters mirror sklearn.decomposition.NMF. solver is 'auto' (default: 'hals' for
+    the Frobenius loss, 'mu' otherwise), 'mu' (plain Lee-Seung multiplicative updates, the
+    reference), 'amu' (accelerated MU, Gillis & Glineur 2012) or 'hals' (alias 'cd':
+    parallel HALS / cyclic coordinate descent with inner repeats, Frobenius only).
+    Beyond scikit-learn's parameters:
 
     floor : 'auto' or float, default='auto'
         Lower bound of every factor entry during the updates: X <- max(floor, X * ratio)
@@ -100,7 +109,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     to those of scikit-learn.
     """
 
-    def __init__(self, n_components="auto", *, init=None, solver="mu", beta_loss="frobenius",
+    def __init__(self, n_components="auto", *, init=None, solver="auto", beta_loss="frobenius",
                  tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
                  alpha_H="same", l1_ratio=0.0, verbose=0, floor="auto", check_every=10,
                  callback=None):
@@ -152,6 +161,8 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     def _options(self):
         beta = beta_to_float(self.beta_loss)
         solver = check_choice(self.solver, "solver", SOLVERS)
+        if solver == "auto":
+            solver = "hals" if beta == 2.0 else "mu"
         solver = "hals" if solver == "cd" else solver
         if solver == "hals" and beta != 2.0:
             raise ValueError("solver='hals' (or 'cd') minimizes the Frobenius loss only; use "
@@ -207,9 +218,8 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self.components_ = H_out
         self.n_components_ = H_out.shape[0]
         self.n_iter_ = best.n_iter
-        self.reconstruction_err_ = float(np.sqrt(2.0 * M.external_divergence(div, opts["beta"])))
-        scale_obj = M.external_divergence(1.0, opts["beta"])
-        self.loss_history_ = np.asarray(best.history) * scale_obj
+        self.reconstruction_err_ = M.external_error(div, opts["beta"])
+        self.loss_history_ = M.external_divergence(best.history, opts["beta"])
         self.loss_history_iter_ = np.asarray(best.history_iters)
         self._init_used = init
         return W_out

@@ -168,6 +168,16 @@ class Matrix:
             return max(0.5 * (self.sq_norm - 2.0 * stored + cross), 0.0)
         return stored - self.total + float(W64.sum(axis=0) @ H64.sum(axis=0))
 
-    def external_divergence(self, value, beta):
-        """An internal divergence in the caller's units (Frobenius scales as s^2, KL as s)."""
-        return value * (self.scale ** 2 if beta == 2.0 else self.scale)
+    def external_divergence(self, values, beta):
+        """Internal divergences in the caller's units (Frobenius scales as s^2, KL as s).
+
+        With extreme data this can overflow to inf; external_error does not.
+        """
+        with np.errstate(over="ignore"):
+            return np.asarray(values, dtype=np.float64) * np.float64(self.scale) ** (
+                2 if beta == 2.0 else 1)
+
+    def external_error(self, value, beta):
+        """scikit-learn's reconstruction_err_, sqrt(2 D), in the caller's units."""
+        return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(self.scale) ** (
+            2 if beta == 2.0 else 1))
