@@ -12,10 +12,9 @@ import scipy.sparse as sp
 from ._kernels import _dense, _sparse
 from ._validation import check_dense, check_sparse
 
-# Dense KL work is tiled over rows; a tile is at most this share of V (and this many bytes).
-_TILE_SHARE = 0.05
+# Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
-_TILE_MAX_BYTES = 1 << 23
+_TILE_MAX_BYTES = 1 << 22
 
 
 def _extreme_scale(vmax, dtype):
@@ -75,7 +74,6 @@ class Matrix:
         # Below this, a product W H is read as this (never divided by 0).
         self.tiny = eps * self.vmax * 1e-3
         self._buf = None
-        self._acc = None
 
     # -- orientation -------------------------------------------------------------------
     @property
@@ -113,24 +111,26 @@ class Matrix:
         return self.V.T if self.transposed else self.V
 
     def buffers(self, n_threads):
-        """Workspaces of the dense KL kernels, made once per thread count.
+        """Workspace of the dense KL kernels: one row of L elements per thread.
 
-        A row tile (tile x n) per thread, together at most a twentieth of V (between 256 KiB
-        and 8 MiB), and a per-thread (n x k) accumulator for the H-side numerator.
+        L is a fortieth of V (between 256 KiB and 4 MiB, at least one row of V), so two
+        threads use a twentieth; it depends on V alone up to many threads (the kernels' tiles
+        follow L, so results then do not depend on the thread count), and shrinks beyond so
+        that all threads together stay within a tenth of V (or 1 MiB).
         """
-        if self._buf is None or self._buf[0] != n_threads:
-            m, n = self.V.shape
-            item = self.dtype.itemsize
-            budget = min(max(self.V.nbytes * _TILE_SHARE, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
-            rows = int(max(1, min(-(-m // n_threads), budget // (n * item * n_threads))))
-            self._buf = (n_threads, np.empty((rows * n_threads, n), dtype=self.dtype))
-        return self._buf[1]
+        if self._buf is None or self._buf.shape[0] != n_threads:
+            n, item = self.V.shape[1], self.dtype.itemsize
+            per_thread = min(max(self.V.nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
+            cap = max(self.V.nbytes / 10, 1 << 20) / n_threads
+            L = max(n, int(min(per_thread, cap) // item))
+            self._buf = np.empty((n_threads, L), dtype=self.dtype)
+        return self._buf
 
-    def accumulator(self, n_threads, k):
-        """Per-thread partial sums (n_threads x n x k) of the H-side KL numerator."""
-        if self._acc is None or self._acc.shape != (n_threads, self.V.shape[1], k):
-            self._acc = np.empty((n_threads, self.V.shape[1], k), dtype=self.dtype)
-        return self._acc
+    @property
+    def col_block(self):
+        """Columns per task of the H-side dense KL numerator: about an eighth of n."""
+        n = self.V.shape[1]
+        return int(max(16, min(256, -(-n // 8))))
 
     # -- products ------------------------------------------------------------------------
     def xb(self, B, out, h_side, n_threads):
@@ -145,10 +145,8 @@ class Matrix:
     def kl_num(self, W, Ht, out, h_side, n_threads):
         """KL numerators: (V / WH) Ht (h_side false) or (V / WH)^T W (h_side true)."""
         if self.kind == "dense":
-            acc = (self.accumulator(n_threads, W.shape[1]) if h_side
-                   else np.empty((1, 1, 1), dtype=self.dtype))
-            _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads), acc,
-                                self.tiny, n_threads)
+            _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads),
+                                self.col_block, self.tiny, n_threads)
         elif h_side:
             _sparse.kl_numerator(*self.XT, Ht, W, out, self.tiny, n_threads)
         else:

@@ -1,5 +1,5 @@
 # Shared declarations for the nmfkit kernels: the OpenMP shim, a row-major GEMM, and
-# per-thread partial sums that make reductions deterministic for a given thread count.
+# per-chunk partial sums that make every reduction deterministic.
 from cython cimport floating
 from libc.stdlib cimport calloc
 from scipy.linalg.cython_blas cimport sgemm, dgemm
@@ -8,24 +8,27 @@ cdef extern from "_omp_shim.h":
     int NMFKIT_HAVE_OPENMP
     int nmfkit_max_threads() noexcept nogil
 
-# Partial sums of one thread sit PAD doubles apart (one cache line) to avoid false sharing.
+# Work is cut into fixed chunks that do not depend on the thread count, scheduled
+# dynamically (robust when a core is busy elsewhere), and every reduction keeps one partial
+# sum per chunk, added up in chunk order: results are bit-identical for any thread count.
 cdef enum:
-    PAD = 8
+    CHUNK = 64          # rows per chunk of the row-parallel kernels
+    GEMM_ROWS = 256     # output rows per BLAS call of the chunked products
 
 
-cdef inline double *new_partials(int n_threads, int n_sums) noexcept nogil:
-    """Zeroed storage for n_sums partial sums per thread (free() it); NULL if out of memory."""
-    return <double *> calloc(<size_t> n_threads * PAD * ((n_sums + PAD - 1) // PAD),
+cdef inline double *new_partials(Py_ssize_t n_chunks, int n_sums) noexcept nogil:
+    """Zeroed storage for n_sums partial sums per chunk (free() it); NULL if out of memory."""
+    return <double *> calloc(<size_t> (n_chunks * n_sums if n_chunks > 0 else 1),
                              sizeof(double))
 
 
-cdef inline double total(const double *partials, int n_threads, int n_sums,
+cdef inline double total(const double *partials, Py_ssize_t n_chunks, int n_sums,
                          int which) noexcept nogil:
-    """Sum of partial `which` over threads 0..n_threads-1, in that order (deterministic)."""
-    cdef int t, stride = PAD * ((n_sums + PAD - 1) // PAD)
+    """Sum of partial `which` over chunks 0..n_chunks-1, in that order."""
+    cdef Py_ssize_t t
     cdef double s = 0.0
-    for t in range(n_threads):
-        s += partials[t * stride + which]
+    for t in range(n_chunks):
+        s += partials[t * n_sums + which]
     return s
 
 

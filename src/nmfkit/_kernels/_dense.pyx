@@ -1,36 +1,33 @@
-# Dense kernels: chunked BLAS products and the row-tiled KL numerator and objective.
+# Dense kernels: chunked BLAS products and the tiled KL numerator and objective.
 #
 # Conventions: V (m x n) is C-contiguous; W (m x k) and Ht (n x k) are C-contiguous, so
 # that V ~= W Ht^T and both factor updates are row-parallel. All parallelism is OpenMP:
-# each thread calls BLAS on its own chunk or row tile, so the caller must keep BLAS itself
-# single-threaded meanwhile (nmfkit._threads.blas_single_threaded) or the pools multiply.
-# WH is never stored whole: each thread forms one row tile of it at a time in its slice of
-# `buf` (n_threads * tile x n).
+# each thread calls BLAS on its own block, so the caller keeps BLAS itself single-threaded
+# meanwhile (nmfkit._threads.blas_single_threaded), or the two pools would multiply.
+# WH is never stored whole: a thread forms one tile of it at a time in its own row of `buf`
+# (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
+# count, and every sum is added up in block order: the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
 from libc.math cimport log
 from libc.stdlib cimport free
-from libc.string cimport memset
 
-from ._common cimport PAD, floating, gemm_rm, new_partials, total
+from ._common cimport GEMM_ROWS, floating, gemm_rm, new_partials, total
 
 
 def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
            floating[:, ::1] out not None, bint trans_x, int n_threads):
     """out = op(X) B; X (p x q) IN, B IN, out OUT; op(X) = X^T if trans_x.
 
-    The rows of out are split into one chunk per thread, each a single-threaded GEMM.
+    The rows of out go in blocks of GEMM_ROWS, each one single-threaded BLAS call.
     """
     cdef Py_ssize_t p = X.shape[0], q = X.shape[1], k = B.shape[1]
     cdef Py_ssize_t rows = q if trans_x else p
     cdef Py_ssize_t inner = p if trans_x else q
-    cdef Py_ssize_t n_chunks = min(rows, max(n_threads, 1))
-    cdef Py_ssize_t chunk = (rows + n_chunks - 1) // n_chunks
+    cdef Py_ssize_t n_blocks = (rows + GEMM_ROWS - 1) // GEMM_ROWS
     cdef Py_ssize_t c, r0, r1
-    for c in prange(n_chunks, nogil=True, schedule='static', num_threads=n_threads):
-        r0 = c * chunk
-        r1 = min(rows, r0 + chunk)
-        if r1 <= r0:
-            continue
+    for c in prange(n_blocks, nogil=True, schedule='dynamic', num_threads=n_threads):
+        r0 = c * GEMM_ROWS
+        r1 = min(rows, r0 + GEMM_ROWS)
         if trans_x:
             gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, &X[0, r0],
                     <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
@@ -47,69 +44,73 @@ def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None):
     return out.base
 
 
-cdef _check_workspace(const floating[:, ::1] buf, Py_ssize_t n, int n_threads):
-    if n_threads < 1 or buf.shape[0] < n_threads or buf.shape[1] != n:
-        raise ValueError("buf must have shape (n_threads * tile, n) with tile >= 1")
+cdef _check_workspace(const floating[:, ::1] buf, Py_ssize_t width, int n_threads):
+    if n_threads < 1 or buf.shape[0] < n_threads or buf.shape[1] < width:
+        raise ValueError(f"buf must have shape (>= n_threads, >= {width}), got "
+                         f"({buf.shape[0]}, {buf.shape[1]}) for {n_threads} threads")
 
 
-cdef inline void _wh_tile(const floating *w_rows, const floating *ht, int rows, int n, int k,
-                          floating *tile) noexcept nogil:
-    # tile (rows x n) = w_rows (rows x k) ht^T, ht (n x k)
-    gemm_rm(False, True, rows, n, k, 1.0, w_rows, k, ht, k, 0.0, tile, n)
+cdef inline void _ratio(const floating *v, Py_ssize_t ldv, floating *t, Py_ssize_t rows,
+                        Py_ssize_t cols, floating tiny) noexcept nogil:
+    # t (rows x cols, dense) <- v / max(t, tiny), v with row stride ldv
+    cdef Py_ssize_t i, j
+    cdef floating wh
+    for i in range(rows):
+        for j in range(cols):
+            wh = t[i * cols + j]
+            if wh < tiny:
+                wh = tiny
+            t[i * cols + j] = v[i * ldv + j] / wh
 
 
 def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
                  const floating[:, ::1] Ht not None, bint h_side,
                  floating[:, ::1] num not None, floating[:, ::1] buf not None,
-                 floating[:, :, ::1] acc not None, double tiny, int n_threads):
-    """KL numerator, R = V / max(W Ht^T, tiny) formed one row tile per thread at a time.
+                 Py_ssize_t col_block, double tiny, int n_threads):
+    """KL numerator with R = V / max(W Ht^T, tiny) formed one tile at a time.
 
-    V (m x n), W (m x k), Ht (n x k) IN. buf (n_threads * tile x n) workspace, tile >= 1.
-    h_side false: num (m x k) OUT = R Ht      (the numerator of the W update)
-    h_side true:  num (n x k) OUT = R^T W     (the numerator of the H update); acc
-                  (n_threads x n x k) holds each thread's partial sum.
+    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
+    h_side false: num (m x k) OUT = R Ht. Tiles of L // n whole rows, one per task.
+    h_side true:  num (n x k) OUT = R^T W. One task per block of col_block columns, which
+                  walks down V in tiles of L // col_block rows and owns num's block rows.
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
-    cdef Py_ssize_t tile = buf.shape[0] // n_threads
-    cdef Py_ssize_t n_tiles
-    cdef Py_ssize_t t, t0, i, j, c, tid
-    cdef int rows
-    cdef floating wh
+    cdef Py_ssize_t L = buf.shape[1], rows, cb, n_tasks, t, t0, c0, cw, rw, tid
     cdef floating ftiny = <floating> tiny
     cdef floating *b
-    cdef floating s
     _check_workspace(buf, n, n_threads)
-    if h_side and (acc.shape[0] < n_threads or acc.shape[1] != n or acc.shape[2] != k):
-        raise ValueError("acc must have shape (>= n_threads, n, k)")
-    n_tiles = (m + tile - 1) // tile
     if h_side:
-        memset(&acc[0, 0, 0], 0, acc.shape[0] * n * k * sizeof(floating))
+        cb = max(1, min(col_block, n))
+        rows = L // cb
+        n_tasks = (n + cb - 1) // cb
+    else:
+        rows = L // n
+        n_tasks = (m + rows - 1) // rows
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
-        b = &buf[tid * tile, 0]
-        for t in prange(n_tiles, schedule='static'):
-            t0 = t * tile
-            rows = <int> min(tile, m - t0)
-            _wh_tile(&W[t0, 0], &Ht[0, 0], rows, <int> n, <int> k, b)
-            for i in range(rows):
-                for j in range(n):
-                    wh = b[i * n + j]
-                    if wh < ftiny:
-                        wh = ftiny
-                    b[i * n + j] = V[t0 + i, j] / wh
+        b = &buf[tid, 0]
+        for t in prange(n_tasks, schedule='dynamic'):
             if h_side:
-                gemm_rm(True, False, <int> n, <int> k, rows, 1.0, b, <int> n,
-                        &W[t0, 0], <int> k, 1.0, &acc[tid, 0, 0], <int> k)
+                c0 = t * cb
+                cw = min(cb, n - c0)
+                t0 = 0
+                while t0 < m:
+                    rw = min(rows, m - t0)
+                    gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, &W[t0, 0],
+                            <int> k, &Ht[c0, 0], <int> k, 0.0, b, <int> cw)
+                    _ratio(&V[t0, c0], n, b, rw, cw, ftiny)
+                    gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
+                            &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &num[c0, 0],
+                            <int> k)
+                    t0 = t0 + rw
             else:
-                gemm_rm(False, False, rows, <int> k, <int> n, 1.0, b, <int> n,
+                t0 = t * rows
+                rw = min(rows, m - t0)
+                gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
+                        &Ht[0, 0], <int> k, 0.0, b, <int> n)
+                _ratio(&V[t0, 0], n, b, rw, n, ftiny)
+                gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
                         &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
-    if h_side:
-        for j in prange(n, nogil=True, schedule='static', num_threads=n_threads):
-            for c in range(k):
-                s = 0
-                for t in range(acc.shape[0]):
-                    s = s + acc[t, j, c]
-                num[j, c] = s
 
 
 def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
@@ -117,34 +118,32 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
               double beta, double tiny, int n_threads):
     """Beta-divergence D(V | W Ht^T) for beta in {2, 1}, summed in double, tile by tile.
 
-    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads * tile x n) workspace.
+    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
     beta = 2: 1/2 sum (v - wh)^2.
     beta = 1: sum over v > 0 of v log(v / max(wh, tiny)) - v, plus sum of wh.
-    Deterministic for a given thread count.
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
-    cdef Py_ssize_t tile = buf.shape[0] // n_threads
-    cdef Py_ssize_t n_tiles
-    cdef Py_ssize_t t, t0, i, j, tid
-    cdef int rows
+    cdef Py_ssize_t rows, n_tiles, t, t0, i, j, rw, tid
     cdef double part, v, wh, d, result
     cdef bint frob = beta == 2.0
     cdef floating *b
     cdef double *partials
     _check_workspace(buf, n, n_threads)
-    n_tiles = (m + tile - 1) // tile
-    partials = new_partials(n_threads, 1)
+    rows = buf.shape[1] // n
+    n_tiles = (m + rows - 1) // rows
+    partials = new_partials(n_tiles, 1)
     if partials == NULL:
         raise MemoryError()
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
-        b = &buf[tid * tile, 0]
-        for t in prange(n_tiles, schedule='static'):
-            t0 = t * tile
-            rows = <int> min(tile, m - t0)
-            _wh_tile(&W[t0, 0], &Ht[0, 0], rows, <int> n, <int> k, b)
+        b = &buf[tid, 0]
+        for t in prange(n_tiles, schedule='dynamic'):
+            t0 = t * rows
+            rw = min(rows, m - t0)
+            gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
+                    &Ht[0, 0], <int> k, 0.0, b, <int> n)
             part = 0.0
-            for i in range(rows):
+            for i in range(rw):
                 for j in range(n):
                     v = V[t0 + i, j]
                     wh = b[i * n + j]
@@ -157,7 +156,7 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
                             if wh < tiny:
                                 wh = tiny
                             part = part + v * log(v / wh) - v
-            partials[tid * PAD] += part
-    result = total(partials, n_threads, 1, 0)
+            partials[t] = part
+    result = total(partials, n_tiles, 1, 0)
     free(partials)
     return result

@@ -4,12 +4,12 @@
 # row (X B for Frobenius, (X / AB^T) B for KL) and a small k x k Gram matrix or a k-vector.
 # Rows are independent, so each step is one parallel pass over A with no temporaries but a
 # k-sized buffer per thread. The Frobenius steps return sums over the rows *before* the
-# update, from which the caller gets the objective at the old iterate for free. Sums are
-# combined per thread in a fixed order: the same thread count gives the same bits.
+# update, from which the caller gets the objective at the old iterate for free. Rows go in
+# fixed chunks with one partial sum each (see _common.pxd): the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
 from libc.stdlib cimport malloc, free
 
-from ._common cimport (PAD, floating, NMFKIT_HAVE_OPENMP, nmfkit_max_threads,
+from ._common cimport (CHUNK, floating, NMFKIT_HAVE_OPENMP, nmfkit_max_threads,
                        new_partials, total)
 
 HAVE_OPENMP = bool(NMFKIT_HAVE_OPENMP)
@@ -34,9 +34,12 @@ cdef inline void _row_times_gram(const floating *a, const floating *gram, Py_ssi
             out[c] += al * gram[l * k + c]
 
 
-cdef double *_new_rows(int n_threads, Py_ssize_t k) noexcept nogil:
-    # one k-vector of doubles per thread
-    return <double *> malloc(n_threads * k * sizeof(double))
+cdef inline double _store(floating *dst, double value, double *delta_sq) noexcept nogil:
+    # write value (already floored) into dst, add the squared change to delta_sq
+    cdef double old = dst[0]
+    dst[0] = <floating> value
+    delta_sq[0] += (dst[0] - old) * (dst[0] - old)
+    return old
 
 
 def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
@@ -48,11 +51,12 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     A <- max(floor, A * num / (A gram + l1 + l2 A)), a zero denominator read as tiny.
     Returns (sum(A_old * num), sum(A_old * (A_old gram)), ||A_new - A_old||^2).
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, tid
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch, tid
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_num, s_gram, s_delta, a, d, new
     cdef double *den
-    cdef double *den_all = _new_rows(n_threads, k)
-    cdef double *partials = new_partials(n_threads, 3)
+    cdef double *den_all = <double *> malloc(n_threads * k * sizeof(double))
+    cdef double *partials = new_partials(n_chunks, 3)
     if partials == NULL or den_all == NULL:
         free(partials)
         free(den_all)
@@ -60,29 +64,29 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         den = &den_all[tid * k]
-        for i in prange(r, schedule='static'):
+        for ch in prange(n_chunks, schedule='dynamic'):
             s_num = 0.0
             s_gram = 0.0
             s_delta = 0.0
-            _row_times_gram(&A[i, 0], &gram[0, 0], k, den)
-            for c in range(k):
-                a = A[i, c]
-                s_num = s_num + a * num[i, c]
-                s_gram = s_gram + a * den[c]
-                d = den[c] + l1 + l2 * a
-                if d <= 0.0:
-                    d = tiny
-                new = a * num[i, c] / d
-                if new < floor:
-                    new = floor
-                A[i, c] = <floating> new
-                s_delta = s_delta + (A[i, c] - a) * (A[i, c] - a)
-            partials[tid * PAD] += s_num
-            partials[tid * PAD + 1] += s_gram
-            partials[tid * PAD + 2] += s_delta
+            for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
+                _row_times_gram(&A[i, 0], &gram[0, 0], k, den)
+                for c in range(k):
+                    a = A[i, c]
+                    s_num = s_num + a * num[i, c]
+                    s_gram = s_gram + a * den[c]
+                    d = den[c] + l1 + l2 * a
+                    if d <= 0.0:
+                        d = tiny
+                    new = a * num[i, c] / d
+                    if new < floor:
+                        new = floor
+                    _store(&A[i, c], new, &s_delta)
+            partials[3 * ch] = s_num
+            partials[3 * ch + 1] = s_gram
+            partials[3 * ch + 2] = s_delta
     free(den_all)
-    result = (total(partials, n_threads, 3, 0), total(partials, n_threads, 3, 1),
-              total(partials, n_threads, 3, 2))
+    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
+              total(partials, n_chunks, 3, 2))
     free(partials)
     return result
 
@@ -96,15 +100,15 @@ def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     A <- max(floor, A * num / (den + l1 + l2 A)), a zero denominator read as tiny.
     Returns ||A_new - A_old||^2.
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, tid
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_delta, a, d, new
-    cdef double *partials = new_partials(n_threads, 1)
+    cdef double *partials = new_partials(n_chunks, 1)
     if partials == NULL:
         raise MemoryError()
-    with nogil, parallel(num_threads=n_threads):
-        tid = threadid()
-        for i in prange(r, schedule='static'):
-            s_delta = 0.0
+    for ch in prange(n_chunks, nogil=True, schedule='dynamic', num_threads=n_threads):
+        s_delta = 0.0
+        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
             for c in range(k):
                 a = A[i, c]
                 d = den[c] + l1 + l2 * a
@@ -113,10 +117,9 @@ def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
                 new = a * num[i, c] / d
                 if new < floor:
                     new = floor
-                A[i, c] = <floating> new
-                s_delta = s_delta + (A[i, c] - a) * (A[i, c] - a)
-            partials[tid * PAD] += s_delta
-    result = total(partials, n_threads, 1, 0)
+                _store(&A[i, c], new, &s_delta)
+        partials[ch] = s_delta
+    result = total(partials, n_chunks, 1, 0)
     free(partials)
     return result
 
@@ -134,11 +137,12 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
     2009); each row keeps (A gram)[i, :] up to date in O(k) per coordinate.
     Returns (sum(A_old * num), sum(A_old * (A_old gram)), ||A_new - A_old||^2).
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, j, tid
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, j, ch, tid
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_num, s_gram, s_delta, a, h, new, d
     cdef double *g
-    cdef double *g_all = _new_rows(n_threads, k)
-    cdef double *partials = new_partials(n_threads, 3)
+    cdef double *g_all = <double *> malloc(n_threads * k * sizeof(double))
+    cdef double *partials = new_partials(n_chunks, 3)
     if partials == NULL or g_all == NULL:
         free(partials)
         free(g_all)
@@ -146,35 +150,34 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         g = &g_all[tid * k]
-        for i in prange(r, schedule='static'):
-            _row_times_gram(&A[i, 0], &gram[0, 0], k, g)
+        for ch in prange(n_chunks, schedule='dynamic'):
             s_num = 0.0
             s_gram = 0.0
             s_delta = 0.0
-            for c in range(k):
-                a = A[i, c]
-                s_num = s_num + a * num[i, c]
-                s_gram = s_gram + a * g[c]
-            for c in range(k):
-                a = A[i, c]
-                h = gram[c, c] + l2
-                if h > 0.0:
-                    new = a + (num[i, c] - l1 - g[c] - l2 * a) / h
-                else:
-                    new = floor
-                if new < floor:
-                    new = floor
-                A[i, c] = <floating> new
-                d = A[i, c] - a
-                if d != 0.0:
-                    s_delta = s_delta + d * d
-                    for j in range(k):
-                        g[j] += d * gram[c, j]
-            partials[tid * PAD] += s_num
-            partials[tid * PAD + 1] += s_gram
-            partials[tid * PAD + 2] += s_delta
+            for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
+                _row_times_gram(&A[i, 0], &gram[0, 0], k, g)
+                for c in range(k):
+                    a = A[i, c]
+                    s_num = s_num + a * num[i, c]
+                    s_gram = s_gram + a * g[c]
+                for c in range(k):
+                    h = gram[c, c] + l2
+                    if h > 0.0:
+                        new = A[i, c] + (num[i, c] - l1 - g[c] - l2 * A[i, c]) / h
+                    else:
+                        new = floor
+                    if new < floor:
+                        new = floor
+                    a = _store(&A[i, c], new, &s_delta)
+                    d = A[i, c] - a
+                    if d != 0.0:
+                        for j in range(k):
+                            g[j] += d * gram[c, j]
+            partials[3 * ch] = s_num
+            partials[3 * ch + 1] = s_gram
+            partials[3 * ch + 2] = s_delta
     free(g_all)
-    result = (total(partials, n_threads, 3, 0), total(partials, n_threads, 3, 1),
-              total(partials, n_threads, 3, 2))
+    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
+              total(partials, n_chunks, 3, 2))
     free(partials)
     return result
