@@ -191,6 +191,24 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
                                              M.shape)
         penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
         floor = _floor(M, k, self.floor)
+        with blas_single_threaded():  # also makes the SVD of NNDSVD thread-count independent
+            best, div = self._restarts(M, k, init, opts, penalty, floor, W, H)
+        if not best.converged and opts["tol"] > 0:
+            warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
+                          "it to improve convergence.", ConvergenceWarning, stacklevel=2)
+        W_out, H_out = M.to_external(best.W, best.Ht)
+        self._record_features(X, M.shape[1])
+        self.components_ = H_out
+        self.n_components_ = H_out.shape[0]
+        self.n_iter_ = best.n_iter
+        self.reconstruction_err_ = M.external_error(div, opts["beta"])
+        self.loss_history_ = M.external_divergence(best.history, opts["beta"])
+        self.loss_history_iter_ = np.asarray(best.history_iters)
+        self._init_used = init
+        return W_out
+
+    def _restarts(self, M, k, init, opts, penalty, floor, W, H):
+        """n_init runs from seeded starts; the best, finished by the exact W solve."""
         rng = init_mod.check_random_state(self.random_state)
         best = None
         for r in range(opts["n_init"]):
@@ -208,21 +226,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             # asks for exactly max_iter iterations of the solver, so it is left out then.
             solve_w(M, best.W, best.Ht, beta=opts["beta"], penalty=penalty, floor=floor,
                     max_iter=_polish_iter(opts))
-        if not best.converged and opts["tol"] > 0:
-            warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
-                          "it to improve convergence.", ConvergenceWarning, stacklevel=2)
-        W_out, H_out = M.to_external(best.W, best.Ht)
-        with blas_single_threaded():
-            div = M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
-        self._record_features(X, M.shape[1])
-        self.components_ = H_out
-        self.n_components_ = H_out.shape[0]
-        self.n_iter_ = best.n_iter
-        self.reconstruction_err_ = M.external_error(div, opts["beta"])
-        self.loss_history_ = M.external_divergence(best.history, opts["beta"])
-        self.loss_history_iter_ = np.asarray(best.history_iters)
-        self._init_used = init
-        return W_out
+        return best, M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
 
     def fit(self, X, y=None, **params):
         """Learn the factorization of X; returns self."""
@@ -242,14 +246,15 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         init = self._init_used if self._init_used != "custom" else "nndsvda"
         if init.startswith("nndsvd") and k > min(M.shape):
             init = "random"
-        W0, _ = init_mod.initialize(M.external(), k, init,
-                                    init_mod.check_random_state(self.random_state))
-        Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
         l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
                                              M.shape)
         penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
-        solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty, floor=_floor(M, k, self.floor),
-                max_iter=_polish_iter(opts))
+        with blas_single_threaded():
+            W0, _ = init_mod.initialize(M.external(), k, init,
+                                        init_mod.check_random_state(self.random_state))
+            Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
+            solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty,
+                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts))
         return M.to_external(Wi, Hti)[0]
 
     def inverse_transform(self, X=None, *, Xt=None):
