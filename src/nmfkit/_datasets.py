@@ -5,6 +5,8 @@ import itertools
 import numpy as np
 import scipy.sparse as sp
 
+from ._init import check_random_state
+
 __all__ = ["swimmer", "make_low_rank", "SWIMMER_LIMBS"]
 
 SWIMMER_LIMBS = ("left arm", "right arm", "left leg", "right leg")
@@ -33,12 +35,12 @@ def _limb(row, col, angle, side):
 
 
 def swimmer(dtype=np.float64):
-    """The swimmer images (Donoho & Stodden 2003), drawn procedurally.
+    """The swimmer images (Donoho & Stodden 2003), drawn procedurally, in the given dtype.
 
     A torso (a 12 x 2 bar, 24 pixels) with four limbs, each a 6-pixel segment in one of
-    four positions: arms at 0, 60, 120, 180 degrees from pointing down, legs at 0, 30, 60,
-    90 degrees, all turned outwards. All 17 parts are 0/1 and pairwise disjoint, so every
-    image is 0/1 with 48 pixels on.
+    four positions p = 0..3: arms at 0, 60, 120, 180 degrees from pointing down, legs at
+    0, 30, 60, 90 degrees, all turned outwards; left and right are mirror images. All 17
+    parts are 0/1 and pairwise disjoint, so every image is 0/1 with 48 pixels on.
 
     Returns
     -------
@@ -76,8 +78,6 @@ def make_low_rank(m, n, k, density=None, random_state=None, dtype=np.float64):
     scipy.sparse CSR matrix that keeps each entry independently with probability density
     (the others are 0). random_state is None, an int or a numpy RandomState / Generator.
     """
-    from ._init import check_random_state
-
     rng = check_random_state(random_state)
     dtype = np.dtype(dtype)
     W, H = _uniform(rng, (m, k)), _uniform(rng, (k, n))

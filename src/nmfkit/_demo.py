@@ -7,7 +7,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ._datasets import SWIMMER_LIMBS, swimmer
-from ._estimator import NMF
+from ._estimator import NMF, ConvergenceWarning
 from ._threads import HAVE_OPENMP, effective_n_threads
 
 __all__ = ["match_parts", "run_demo", "DEMO_PARAMS"]
@@ -68,7 +68,12 @@ def run_demo(seed=0):
         start = time.perf_counter()
         W = model.fit_transform(V)
         wall = time.perf_counter() - start
-    hit_max_iter = any("iterations" in str(w.message) for w in caught)
+    hit_max_iter = False
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            hit_max_iter = True
+        else:  # pass on anything else
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     H = model.components_
     cosines, _ = match_parts(H, parts)
     n_good = int((cosines >= _THRESHOLD).sum())
@@ -82,13 +87,14 @@ def run_demo(seed=0):
     print(f"data     V {m} x {n} (256 images of 32 x 32 pixels, 0/1), "
           f"{int(np.count_nonzero(V))} nonzeros, rank {np.linalg.matrix_rank(V)}; "
           f"{parts.shape[0]} true parts")
-    print(f"settings {settings}, random_state={seed!r}; {threads}")
+    print(f"settings NMF({settings}, random_state={seed!r}); {threads}")
     print(f"fit      {wall:.2f} s wall, {model.n_iter_} iterations in the best of "
           f"{DEMO_PARAMS['n_init']} starts"
           + (" (stopped at max_iter)" if hit_max_iter else " (converged)"))
-    print(f"result   objective 0.5*||V - WH||_F^2 = {model.loss_history_[-1]:.4g}, "
-          f"||V - WH||_F = {err:.4g} (relative {rel:.2e}); W {W.shape[0]} x {k}, "
-          f"H {k} x {n}")
+    history = model.loss_history_
+    print(f"result   objective 0.5*||V - WH||_F^2 {history[0]:.4g} at the start -> "
+          f"{history[-1]:.4g}; ||V - WH||_F = {err:.4g} (relative {rel:.2e}), "
+          f"W {W.shape[0]} x {k}, H {k} x {n}")
     print(f"parts    cosine of each true part with its matched component "
           f"(one-to-one; >= {_THRESHOLD} counts as recovered):")
     print(f"  {'torso':<30}{cosines[0]:.3f}")
