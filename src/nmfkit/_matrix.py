@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import _dense, _sparse
+from ._threads import threads_for
 from ._validation import check_dense, check_sparse
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
@@ -135,6 +136,7 @@ class Matrix:
     # -- products ------------------------------------------------------------------------
     def xb(self, B, out, h_side, n_threads):
         """out = V B (h_side false, B = Ht) or V^T B (h_side true, B = W): Frobenius numerators."""
+        n_threads = threads_for(2.0 * self.nnz * B.shape[1], n_threads)
         if self.kind == "dense":
             _dense.matmul(self.V, B, out, h_side, n_threads)
         else:
@@ -144,6 +146,7 @@ class Matrix:
 
     def kl_num(self, W, Ht, out, h_side, n_threads):
         """KL numerators: (V / WH) Ht (h_side false) or (V / WH)^T W (h_side true)."""
+        n_threads = threads_for(4.0 * self.nnz * W.shape[1], n_threads)
         if self.kind == "dense":
             _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads),
                                 self.col_block, self.tiny, n_threads)
@@ -156,6 +159,7 @@ class Matrix:
     # -- objective -----------------------------------------------------------------------
     def divergence(self, W, Ht, beta, n_threads):
         """D_beta(V | W Ht^T) of the internal problem, accumulated in double."""
+        n_threads = threads_for(2.0 * self.nnz * W.shape[1], n_threads)
         if self.kind == "dense":
             return _dense.objective(self.V, W, Ht, self.buffers(n_threads), beta, self.tiny,
                                     n_threads)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._kernels import _dense, _steps
-from ._threads import blas_single_threaded, effective_n_threads
+from ._threads import blas_single_threaded, effective_n_threads, threads_for
 
 # Accelerated inner loops (Gillis & Glineur 2012): alpha and delta of the paper.
 _ACCEL_ALPHA = 0.5
@@ -79,6 +79,10 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     order = [caller_w, other[caller_w]] if update_h else [caller_w]
     tiny = M.tiny
     k = W.shape[1]
+    # threads per step call, by its work: a row costs about 2 k^2 flops (Frobenius, HALS)
+    step_threads = {s: threads_for(2.0 * k * k * factors[s].shape[0], n_threads)
+                    for s in factors}
+    div_threads = {s: threads_for(4.0 * k * factors[s].shape[0], n_threads) for s in factors}
 
     if beta == 2.0:
         step_fn = _steps.hals_step if solver == "hals" else _steps.mu_fro_step
@@ -98,7 +102,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             args = args + (tiny,)
         first = None
         for _ in range(n_inner[s]):
-            delta = step_fn(*args, n_threads)[2]
+            delta = step_fn(*args, step_threads[s])[2]
             if first is None:
                 first = delta
             elif delta <= _ACCEL_DELTA ** 2 * first:
@@ -110,7 +114,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         M.kl_num(W, Ht, nums[s], s == "h", n_threads)
         den = B.sum(axis=0)
         _steps.mu_div_step(A, nums[s], den, penalty.l1[s], penalty.l2[s], floor, tiny,
-                           n_threads)
+                           div_threads[s])
 
     def objective(products_ready):
         # After an iteration the Frobenius objective comes from products already formed:
@@ -179,6 +183,8 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     s = "h" if M.transposed else "w"
     A, B = factors[s], factors["w" if s == "h" else "h"]
     num = np.empty_like(A)
+    k = A.shape[1]
+    step_threads = threads_for(2.0 * k * k * A.shape[0], n_threads)
     if beta == 2.0:
         M.xb(B, num, s == "h", n_threads)
         gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype))
@@ -188,11 +194,11 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     for sweeps in range(1, max_iter + 1):
         if beta == 2.0:
             delta = _steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
-                                     n_threads)[2]
+                                     step_threads)[2]
         else:
             M.kl_num(W, Ht, num, s == "h", n_threads)
             delta = _steps.mu_div_step(A, num, den, penalty.l1[s], penalty.l2[s], floor,
-                                       M.tiny, n_threads)
+                                       M.tiny, step_threads)
         if delta <= rtol * rtol * float(np.einsum("ij,ij->", A, A, dtype=np.float64)):
             break
     return sweeps

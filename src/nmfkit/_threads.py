@@ -14,7 +14,12 @@ from threadpoolctl import threadpool_limits
 
 from ._kernels._steps import HAVE_OPENMP, max_threads
 
-__all__ = ["HAVE_OPENMP", "blas_single_threaded", "effective_n_threads"]
+__all__ = ["HAVE_OPENMP", "blas_single_threaded", "effective_n_threads", "threads_for"]
+
+# Below this many floating-point operations per thread, starting a parallel region costs
+# more than it saves (and, on a busy machine, waiting for a descheduled thread costs far
+# more). Results do not depend on the thread count, so this is a pure speed choice.
+MIN_WORK_PER_THREAD = 200_000
 
 _lock = threading.Lock()
 _depth = 0
@@ -24,6 +29,11 @@ _limiter = None
 def effective_n_threads():
     """Number of OpenMP threads a kernel started now would use (1 without OpenMP)."""
     return max(1, int(max_threads()))
+
+
+def threads_for(work, n_threads):
+    """Threads worth using for `work` flops, at most n_threads."""
+    return max(1, min(n_threads, int(work // MIN_WORK_PER_THREAD)))
 
 
 @contextmanager
