@@ -7,6 +7,13 @@ Every reference below works in float64 on the kernel's (possibly float32) inputs
 comparison tolerance only has to absorb the kernel's own rounding: ~1e-4 relative for
 float32, ~1e-10 for float64. IN arguments are passed read-only, which checks both that the
 kernels accept read-only buffers (`const`) and that they never write to them.
+
+Work is cut into fixed chunks that do not depend on the thread count (src/nmfkit/_kernels/
+_common.pxd: CHUNK rows for the steps and sparse kernels, GEMM_ROWS output rows per BLAS
+call of _dense.matmul, tiles of a workspace row of L elements for the dense KL kernels) and
+every reduction adds one partial sum per chunk in chunk order. So every result is
+bit-identical for any thread count, and equals the chunk-by-chunk composition of calls on
+the chunks alone: the tests below check both exactly, not to rounding.
 """
 
 import threading
@@ -14,7 +21,7 @@ import threading
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from nmfkit._kernels import _dense, _sparse, _steps
 from nmfkit._matrix import Matrix
@@ -30,6 +37,8 @@ SHAPE_IDS = ["m9n7k3", "m1", "n1", "k1", "k>m,n", "m1n1k1"]
 # (an OpenMP team on oversubscribed cores mostly waits at barriers); the tests under
 # "threads" below check that 2 and 3 threads give the same results as 1.
 NT = 1
+CHUNK = 64       # rows per chunk of the steps and sparse kernels (_common.pxd)
+GEMM_ROWS = 256  # output rows per BLAS call of _dense.matmul (_common.pxd)
 TINY = 1e-3  # large enough that float32 rounding never decides which side of it WH falls
 
 
@@ -181,6 +190,27 @@ def test_dense_matmul(rng, dtype, m, n, k, trans_x):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("trans_x", [False, True])
+def test_dense_matmul_is_its_gemm_blocks(rng, dtype, trans_x):
+    """Rows r0:r0+GEMM_ROWS of out are exactly the product of those rows of op(X) alone."""
+    rows, inner, k = 2 * GEMM_ROWS + 37, 6, 3
+    X = readonly(rand(rng, (inner, rows) if trans_x else (rows, inner), dtype, zeros=0.3))
+    B = readonly(rand(rng, (inner, k), dtype))
+    out = np.full((rows, k), np.nan, dtype=dtype)
+    _dense.matmul(X, B, out, trans_x, NT)
+    Xd, Bd = f64(X, B)
+    assert_close(out, (Xd.T if trans_x else Xd) @ Bd, dtype)
+    parts = []
+    for r0 in range(0, rows, GEMM_ROWS):
+        Xr = readonly(X[:, r0:r0 + GEMM_ROWS] if trans_x else X[r0:r0 + GEMM_ROWS])
+        part = np.full((min(GEMM_ROWS, rows - r0), k), np.nan, dtype=dtype)
+        _dense.matmul(Xr, B, part, trans_x, NT)
+        parts.append(part)
+    assert len(parts) == 3
+    np.testing.assert_array_equal(out, np.concatenate(parts))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("r,k", [(8, 3), (1, 4), (5, 1), (2, 7)])
 def test_dense_gram(rng, dtype, r, k):
     B = readonly(rand(rng, (r, k), dtype))
@@ -193,43 +223,67 @@ def test_dense_gram(rng, dtype, r, k):
     np.testing.assert_array_equal(out, out.T)
 
 
-def tile_sizes(m):
-    """Workspace rows: 1, a few that do not divide m, exactly m, and more than m."""
-    sizes = {1, m, m + 2}
-    for t in (2, 3, 4):
-        if t < m and m % t:
-            sizes.add(t)
-    return sorted(sizes)
+def widths(m, n):
+    """Workspace row lengths L: exactly n and n + 1 (one row per W-side tile), 2n and 3n
+    (tiles that need not divide m), and more than m * n (a single tile)."""
+    return sorted({n, n + 1, 2 * n, 3 * n, m * n + 5})
 
 
-def test_tile_sizes_include_ragged_tiles():
-    assert tile_sizes(10) == [1, 3, 4, 10, 12]  # 3 and 4 leave a short last tile
+def col_blocks(n):
+    """H-side column blocks: 1, 3 (ragged unless 3 divides n), exactly n, more than n."""
+    return sorted({1, 3, n, n + 4})
 
 
-def kl_workspace(n, k, dtype, n_threads, tile, h_side):
-    """buf (n_threads * tile x n) and acc (n_threads x n x k, or the (1, 1, 1) placeholder).
+def test_widths_and_col_blocks_include_ragged_tiles():
+    assert widths(10, 3) == [3, 4, 6, 9, 35]  # 3 rows per tile leave a short last tile
+    assert col_blocks(7) == [1, 3, 7, 11]     # 3 columns per block leave a short last one
 
-    Both start as NaN, so a kernel that reads a workspace entry it did not write shows.
+
+SENTINEL = -7.0
+
+
+def workspace(n_threads, L, dtype, extra_rows=1):
+    """buf (n_threads + extra_rows x L): the first n_threads rows NaN, the others SENTINEL.
+
+    A kernel that reads a workspace entry it did not write shows as NaN; one that uses a row
+    beyond n_threads, or writes past the end of the last thread's L elements, changes the
+    SENTINEL rows (check_untouched). With one thread that covers any overrun of L.
     """
-    buf = np.full((n_threads * tile, n), np.nan, dtype=dtype)
-    acc = (np.full((n_threads, n, k), np.nan, dtype=dtype) if h_side
-           else np.full((1, 1, 1), np.nan, dtype=dtype))
-    return buf, acc
+    buf = np.full((n_threads + extra_rows, L), SENTINEL, dtype=dtype)
+    buf[:n_threads] = np.nan
+    return buf
 
 
-def dense_kl_num(V, W, Ht, h_side, tile, n_threads):
-    """_dense.kl_numerator into a fresh NaN-filled num, with `tile` rows per thread."""
+def check_untouched(buf, n_threads):
+    np.testing.assert_array_equal(buf[n_threads:], SENTINEL)
+
+
+def dense_kl_num(V, W, Ht, h_side, L=None, col_block=3, n_threads=NT):
+    """_dense.kl_numerator into a fresh NaN-filled num; buf (n_threads x L), L = n default."""
     m, n = V.shape
     k = W.shape[1]
+    L = n if L is None else L
     num = np.full((n if h_side else m, k), np.nan, dtype=V.dtype)
-    buf, acc = kl_workspace(n, k, V.dtype, n_threads, tile, h_side)
-    _dense.kl_numerator(V, W, Ht, h_side, num, buf, acc, TINY, n_threads)
+    buf = workspace(n_threads, L, V.dtype)
+    _dense.kl_numerator(V, W, Ht, h_side, num, buf, col_block, TINY, n_threads)
+    check_untouched(buf, n_threads)
     return num
 
 
-def dense_objective(V, W, Ht, beta, tile, n_threads):
-    buf = np.full((n_threads * tile, V.shape[1]), np.nan, dtype=V.dtype)
-    return _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
+def dense_objective(V, W, Ht, beta, L=None, n_threads=NT):
+    L = V.shape[1] if L is None else L
+    buf = workspace(n_threads, L, V.dtype)
+    got = _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
+    check_untouched(buf, n_threads)
+    return got
+
+
+def kl_tiles(m, n, h_side, L, col_block):
+    """What a dense KL result depends on: (rows per tile,) or (columns per block, rows)."""
+    if h_side:
+        cb = max(1, min(col_block, n))
+        return cb, L // cb
+    return (L // n,)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -239,16 +293,61 @@ def test_dense_kl_numerator(rng, dtype, h_side, m, n, k):
     V, W, Ht = problem(rng, m, n, k, dtype)
     V0 = V.copy()
     expected = ref_kl_num(V, W, Ht, h_side, TINY)
-    results = []
-    for tile in tile_sizes(m):
-        num = dense_kl_num(V, W, Ht, h_side, tile, NT)
-        assert num.dtype == dtype
-        assert_close(num, expected, dtype)
-        results.append(num)
-    # Tiling only changes how the h-side sum is grouped, never what is summed.
-    for num in results[1:]:
-        assert_close(num, results[0], dtype)
+    by_tiles = {}
+    for L in widths(m, n):
+        for cb in col_blocks(n):
+            num = dense_kl_num(V, W, Ht, h_side, L, cb)
+            assert num.dtype == dtype
+            assert_close(num, expected, dtype)
+            # The same tiles, the same bits: W side, col_block is unused and L matters
+            # through L // n only; H side, through the column block and L // block only.
+            tiles = kl_tiles(m, n, h_side, L, cb)
+            if tiles in by_tiles:
+                np.testing.assert_array_equal(num, by_tiles[tiles], err_msg=str((L, cb)))
+            by_tiles[tiles] = num
     np.testing.assert_array_equal(V, V0)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("h_side", [False, True])
+def test_dense_kl_numerator_is_its_tiles(rng, dtype, h_side):
+    """Exactly the chunk-by-chunk composition of calls on one tile or column block each.
+
+    W side: rows r0:r0+L//n of num are the numerator of those rows of V and W alone. H side:
+    rows c0:c0+cb of num are the numerator of those columns of V and rows of Ht alone,
+    walked down V in tiles of L // cb rows (a short last block keeps them: L' = rows * cw).
+    """
+    m, n, k = 23, 7, 3
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    for L in (n, 3 * n + 2, 5 * n):
+        for cb in ((1, 3, n) if h_side else (3,)):
+            num = dense_kl_num(V, W, Ht, h_side, L, cb)
+            parts = []
+            if h_side:
+                rows = L // cb
+                for c0 in range(0, n, cb):
+                    cw = min(cb, n - c0)
+                    Vc, Hc = readonly(V[:, c0:c0 + cw], Ht[c0:c0 + cw])
+                    parts.append(dense_kl_num(Vc, W, Hc, True, rows * cw, cw))
+            else:
+                rows = L // n
+                for r0 in range(0, m, rows):
+                    Vr, Wr = readonly(V[r0:r0 + rows], W[r0:r0 + rows])
+                    parts.append(dense_kl_num(Vr, Wr, Ht, False, L))
+            np.testing.assert_array_equal(num, np.concatenate(parts), err_msg=str((L, cb)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_kl_numerator_col_block_is_clamped(rng, dtype):
+    """col_block is clamped to [1, n]: 0 and negative act as 1, more than n as n."""
+    m, n, k = 9, 5, 2
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    for L in (n, 2 * n + 1):
+        one, whole = (dense_kl_num(V, W, Ht, True, L, cb) for cb in (1, n))
+        for cb in (0, -3):
+            np.testing.assert_array_equal(dense_kl_num(V, W, Ht, True, L, cb), one)
+        for cb in (n + 1, 10 * n):
+            np.testing.assert_array_equal(dense_kl_num(V, W, Ht, True, L, cb), whole)
 
 
 def small_wh_problem(rng, dtype):
@@ -275,10 +374,11 @@ def small_wh_problem(rng, dtype):
 def test_dense_kl_numerator_clamps_small_wh(rng, dtype, h_side):
     V, W, Ht = small_wh_problem(rng, dtype)
     m, n = V.shape
-    for tile in (1, 3, m):
-        num = dense_kl_num(V, W, Ht, h_side, tile, NT)
-        assert np.all(np.isfinite(num))  # 0 / 0 never happens: WH is read as max(WH, tiny)
-        assert_close(num, ref_kl_num(V, W, Ht, h_side, TINY), dtype)
+    for L in (n, 3 * n, m * n):
+        for cb in (1, 4):
+            num = dense_kl_num(V, W, Ht, h_side, L, cb)
+            assert np.all(np.isfinite(num))  # 0 / 0 never happens: WH read as max(WH, tiny)
+            assert_close(num, ref_kl_num(V, W, Ht, h_side, TINY), dtype)
     if not h_side:
         # Row 0 of WH is 0, so that row of R is V / tiny exactly.
         expected0 = (f64(V)[0][0] / TINY) @ f64(Ht)[0]
@@ -291,11 +391,30 @@ def test_dense_kl_numerator_clamps_small_wh(rng, dtype, h_side):
 def test_dense_objective(rng, dtype, beta, m, n, k):
     V, W, Ht = problem(rng, m, n, k, dtype)
     expected = ref_objective(V, W, Ht, beta, TINY)
-    for tile in tile_sizes(m):
-        got = dense_objective(V, W, Ht, beta, tile, NT)
+    by_rows = {}
+    for L in widths(m, n):
+        got = dense_objective(V, W, Ht, beta, L)
         assert isinstance(got, float)
         assert got == pytest.approx(expected, rel=rtol(dtype))
         assert got >= 0.0
+        if L // n in by_rows:  # tiles of L // n rows: the same tiles, the same bits
+            assert got == by_rows[L // n], L
+        by_rows[L // n] = got
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+def test_dense_objective_is_sum_of_tiles(rng, dtype, beta):
+    """Exactly the tiles' objectives (each a call on L // n rows alone) added in tile order."""
+    m, n, k = 23, 7, 3
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    for L in (n, 2 * n, 4 * n + 3):
+        rows = L // n
+        total = 0.0
+        for r0 in range(0, m, rows):
+            Vr, Wr = readonly(V[r0:r0 + rows], W[r0:r0 + rows])
+            total += dense_objective(Vr, Wr, Ht, beta, L)
+        assert dense_objective(V, W, Ht, beta, L) == total, L
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -303,8 +422,9 @@ def test_dense_objective(rng, dtype, beta, m, n, k):
 def test_dense_objective_zeros_and_small_wh(rng, dtype, beta):
     V, W, Ht = small_wh_problem(rng, dtype)
     expected = ref_objective(V, W, Ht, beta, TINY)
-    for tile in (1, 2, V.shape[0]):
-        got = dense_objective(V, W, Ht, beta, tile, NT)
+    n = V.shape[1]
+    for L in (n, 2 * n, V.size):
+        got = dense_objective(V, W, Ht, beta, L)
         assert np.isfinite(got)
         assert got == pytest.approx(expected, rel=rtol(dtype))
     if beta == 1.0:
@@ -323,6 +443,70 @@ def test_dense_objective_perfect_fit_is_zero(rng):
     buf = np.empty((2 * NT, 5))
     assert _dense.objective(V, W, Ht, buf, 2.0, TINY, NT) == pytest.approx(0.0, abs=1e-25)
     assert _dense.objective(V, W, Ht, buf, 1.0, TINY, NT) == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_workspace_too_small_raises(rng, dtype):
+    """buf with fewer rows than n_threads, or rows shorter than n, or n_threads < 1:
+    ValueError before anything is written, never a crash."""
+    m, n, k = 5, 4, 2
+    V, W, Ht = problem(rng, m, n, k, dtype)
+    cases = [((1, n), 2), ((2, n), 3), ((0, n), 1), ((1, n - 1), 1), ((3, n - 1), 2),
+             ((1, 0), 1), ((1, n), 0), ((2, 3 * n), -1)]
+    with blas_single_threaded():
+        for shape, n_threads in cases:
+            buf = np.full(shape, np.nan, dtype)
+            for h_side in (False, True):
+                num = np.full((n if h_side else m, k), np.nan, dtype)
+                with pytest.raises(ValueError):
+                    _dense.kl_numerator(V, W, Ht, h_side, num, buf, 2, TINY, n_threads)
+                assert np.all(np.isnan(num)), (shape, n_threads)
+            for beta in (2.0, 1.0):
+                with pytest.raises(ValueError):
+                    _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
+            assert np.all(np.isnan(buf))
+        # The smallest valid workspace: n_threads rows of exactly n.
+        for n_threads in (1, 2):
+            buf = np.full((n_threads, n), np.nan, dtype)
+            for h_side in (False, True):
+                num = np.full((n if h_side else m, k), np.nan, dtype)
+                _dense.kl_numerator(V, W, Ht, h_side, num, buf, 2, TINY, n_threads)
+                assert_close(num, ref_kl_num(V, W, Ht, h_side, TINY), dtype)
+            got = _dense.objective(V, W, Ht, buf, 1.0, TINY, n_threads)
+            assert got == pytest.approx(ref_objective(V, W, Ht, 1.0, TINY), rel=rtol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_dense_kl_numerator_h_side_no_rows_gives_zeros(dtype):
+    V, W, Ht = readonly(np.ones((0, 4), dtype), np.ones((0, 2), dtype), np.ones((4, 2), dtype))
+    num = dense_kl_num(V, W, Ht, True, 4, 2)
+    np.testing.assert_array_equal(num, 0)
+
+
+_NO_COLUMNS = """
+import numpy as np
+from nmfkit._kernels import _dense
+V, W, Ht = np.ones((3, 0)), np.ones((3, 2)), np.ones((0, 2))
+if {objective}:
+    print(_dense.objective(V, W, Ht, np.full((1, 4), np.nan), 1.0, 1e-3, 1))
+else:
+    num = np.full((3, 2), np.nan)
+    _dense.kl_numerator(V, W, Ht, False, num, np.full((1, 4), np.nan), 2, 1e-3, 1)
+    print(float(np.abs(num).sum()))
+"""
+
+
+@pytest.mark.parametrize("objective", [False, True], ids=["kl_numerator", "objective"])
+def test_dense_kl_no_columns_gives_zeros(objective):
+    """V (3 x 0): R Ht is zeros (empty inner dimension) and the objective 0. In a child
+    process, since the bug is a crash."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _NO_COLUMNS.format(objective=objective)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-2000:])
+    assert float(proc.stdout.split()[-1]) == 0.0
 
 
 # -- _sparse -----------------------------------------------------------------------------
@@ -433,6 +617,22 @@ def test_sparse_int32_int64_agree_exactly(rng, dtype):
     for beta in (2.0, 1.0):
         assert (_sparse.stored_terms(*csr_args(X32), A, B, beta, TINY, 1)
                 == _sparse.stored_terms(*csr_args(X64), A, B, beta, TINY, 1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("beta", [2.0, 1.0])
+def test_sparse_stored_terms_is_sum_of_chunks(rng, dtype, beta):
+    """Exactly the chunks' sums (each a call on CHUNK rows alone) added in chunk order."""
+    r, c, k = 3 * CHUNK + 11, 9, 3
+    X = csr_with_empty_rows(rng, r, c, dtype, np.int32)
+    A, B = readonly(rand(rng, (r, k), dtype), rand(rng, (c, k), dtype))
+    total = 0.0
+    for r0 in range(0, r, CHUNK):
+        Xc = X[r0:r0 + CHUNK]
+        Xc.indptr, Xc.indices = Xc.indptr.astype(np.int32), Xc.indices.astype(np.int32)
+        total += _sparse.stored_terms(*csr_args(Xc), readonly(A[r0:r0 + CHUNK]), B, beta,
+                                      TINY, NT)
+    assert _sparse.stored_terms(*csr_args(X), A, B, beta, TINY, NT) == total
 
 
 # -- _steps ------------------------------------------------------------------------------
@@ -620,6 +820,37 @@ def test_steps_keep_floor_for_every_entry(dtype):
     np.testing.assert_array_equal(A, dtype(0.1))
 
 
+def run_step(name, A, num, gram, den, n_threads=NT):
+    """One of the three steps, with penalties and a floor; returns its sums as a tuple."""
+    if name == "mu_fro":
+        return _steps.mu_fro_step(A, num, gram, 0.1, 0.2, 1e-6, TINY, n_threads)
+    if name == "hals":
+        return _steps.hals_step(A, num, gram, 0.1, 0.2, 1e-6, n_threads)
+    return (_steps.mu_div_step(A, num, den, 0.1, 0.2, 1e-6, TINY, n_threads),)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["mu_fro", "hals", "mu_div"])
+def test_steps_are_their_chunks(rng, dtype, name):
+    """A step on r rows is exactly the steps on its CHUNK-row chunks alone, the returned
+    sums the chunks' sums added in chunk order."""
+    r, k = 3 * CHUNK + 11, 4
+    A, num, gram, _, _ = step_inputs(rng, r, k, dtype)
+    den = readonly(rand(rng, (k,), dtype) * 3)
+    whole = A.copy()
+    sums = run_step(name, whole, num, gram, den)
+    parts, totals = [], None
+    for r0 in range(0, r, CHUNK):
+        part = A[r0:r0 + CHUNK].copy()
+        got = run_step(name, part, readonly(num[r0:r0 + CHUNK]), gram, den)
+        totals = [0.0] * len(got) if totals is None else totals
+        for i, g in enumerate(got):
+            totals[i] += g
+        parts.append(part)
+    np.testing.assert_array_equal(whole, np.concatenate(parts))
+    assert tuple(sums) == tuple(totals)
+
+
 # -- dtype discipline --------------------------------------------------------------------
 
 def test_mixed_dtypes_are_rejected(rng):
@@ -627,10 +858,10 @@ def test_mixed_dtypes_are_rejected(rng):
     V, W, Ht = problem(rng, 4, 3, 2, np.float32)
     with pytest.raises((TypeError, ValueError)):
         _dense.matmul(V, Ht, np.empty((4, 2), np.float64), False, 1)
-    with pytest.raises((TypeError, ValueError)):  # a workspace of another dtype
-        _dense.kl_numerator(V, W, Ht, True, np.empty((3, 2), np.float32),
-                            np.empty((4, 3), np.float32), np.empty((1, 3, 2), np.float64),
-                            TINY, 1)
+    for h_side in (False, True):  # a workspace of another dtype
+        with pytest.raises((TypeError, ValueError)):
+            _dense.kl_numerator(V, W, Ht, h_side, np.empty((3 if h_side else 4, 2), np.float32),
+                                np.empty((1, 3), np.float64), 2, TINY, 1)
     with pytest.raises((TypeError, ValueError)):
         _dense.objective(V, W, Ht, np.empty((4, 3), np.float64), 2.0, TINY, 1)
     with pytest.raises((TypeError, ValueError)):
@@ -647,8 +878,12 @@ def test_mixed_dtypes_are_rejected(rng):
 
 # -- threads -----------------------------------------------------------------------------
 
+KL_L_ROWS = 7      # run_all_kernels: L = 7 n, so 7 rows per W-side tile
+KL_COL_BLOCK = 40  # and H-side blocks of 40 columns (clamped to n), 7 n / 40 rows per tile
+
+
 def run_all_kernels(data, n_threads):
-    """Every kernel once on `data`; returns a dict of results (arrays and floats)."""
+    """Every kernel once on `data`; returns a dict of results (arrays, floats, tuples)."""
     V, W, Ht, X, XT, dtype = (data[key] for key in ("V", "W", "Ht", "X", "XT", "dtype"))
     m, n = V.shape
     k = W.shape[1]
@@ -661,10 +896,11 @@ def run_all_kernels(data, n_threads):
         _dense.matmul(V, W, out, True, n_threads)
         res["matmul_t"] = out
         res["gram"] = _dense.gram(W, np.empty((k, k), dtype)).copy()
-        for h_side in (False, True):  # 7 rows per thread: the same tiles for any n_threads
-            res[f"kl_num_{h_side}"] = dense_kl_num(V, W, Ht, h_side, 7, n_threads)
+        for h_side in (False, True):  # a fixed L and col_block: the same tiles for any count
+            res[f"kl_num_{h_side}"] = dense_kl_num(V, W, Ht, h_side, KL_L_ROWS * n,
+                                                   KL_COL_BLOCK, n_threads)
         for beta in (2.0, 1.0):
-            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 5, n_threads)
+            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 5 * n, n_threads)
     for beta in (2.0, 1.0):
         res[f"stored_{beta}"] = _sparse.stored_terms(*X, W, Ht, beta, TINY, n_threads)
     out = np.empty((m, k), dtype)
@@ -679,9 +915,8 @@ def run_all_kernels(data, n_threads):
     out = np.empty((n, k), dtype)
     _sparse.kl_numerator(*XT, Ht, W, out, TINY, n_threads)
     res["sp_kl_t"] = out
-    # The steps get inputs that do not depend on n_threads: the CSR product is row-parallel
-    # without BLAS (exact for any thread count), while the dense one is a GEMM per chunk of
-    # rows, whose rounding may change with the chunking.
+    # The steps take the CSR kernels' products as inputs (no BLAS in them), so that their
+    # results stay comparable exactly even where BLAS is not held to one thread.
     num = res["spmm"]
     gram = np.ascontiguousarray(res["gram"])
     for name, step in (("mu_fro", _steps.mu_fro_step), ("hals", _steps.hals_step)):
@@ -704,25 +939,41 @@ def make_data(rng, m, n, k, dtype, density=0.3):
     return {"V": V, "W": W, "Ht": Ht, "X": csr_args(Xs), "XT": csr_args(XT), "dtype": dtype}
 
 
-def assert_same_results(a, b, dtype, exact_arrays=True):
-    """Row-parallel outputs are identical for any thread count; reductions agree to rounding."""
+# Results that go through BLAS (dense products, dense KL, dense objective, gram): exact only
+# where BLAS is held to one thread; the rest never touches BLAS.
+BLAS_KEYS = ("matmul", "gram", "kl_num", "obj")
+
+
+def assert_same_results(a, b, dtype, blas_exact=True):
+    """Every result bit-identical: arrays, sums and tuples of sums (no rounding allowed).
+
+    blas_exact=False: the BLAS results only to rounding (see test_blas_single_threaded_in_
+    another_python_thread: BLAS may not be single-threaded in a Python worker thread).
+    """
     assert a.keys() == b.keys()
     for key in a:
         x, y = a[key], b[key]
         if isinstance(x, np.ndarray):
             assert x.dtype == y.dtype == dtype, key
-            if exact_arrays and not key.startswith(("matmul", "gram", "kl_num")):
-                np.testing.assert_array_equal(x, y, err_msg=key)
-            else:  # BLAS products: only BLAS's own threading may regroup sums
-                np.testing.assert_allclose(x, y, rtol=rtol(dtype), err_msg=key)
         else:
-            np.testing.assert_allclose(x, y, rtol=1e-12 if exact_arrays else rtol(dtype),
-                                       err_msg=key)
+            assert type(x) is type(y), key
+        if not blas_exact and key.startswith(BLAS_KEYS):
+            np.testing.assert_allclose(x, y, rtol=rtol(dtype), err_msg=key)
+        elif isinstance(x, np.ndarray):
+            np.testing.assert_array_equal(x, y, err_msg=key)
+        else:
+            assert x == y, (key, x, y)  # exact, not approx
+
+
+# Several chunks everywhere: m and n above GEMM_ROWS (2 BLAS blocks each side of matmul),
+# 5 CHUNKs of rows on each side of the sparse kernels and in the steps, 39 W-side KL tiles,
+# 7 H-side column blocks of 6 tiles each, 54 objective tiles.
+BIG = (270, 260, 4)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_one_thread_equals_two_threads(rng, dtype):
-    data = make_data(rng, 53, 41, 5, dtype)
+    data = make_data(rng, *BIG, dtype)
     one = run_all_kernels(data, 1)
     for n_threads in (2, 3):
         assert_same_results(one, run_all_kernels(data, n_threads), dtype)
@@ -752,18 +1003,14 @@ def test_float32_close_to_float64(rng):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_threadpool_limits_one(rng, dtype):
-    data = make_data(rng, 47, 38, 4, dtype)
+    data = make_data(rng, 150, 40, 4, dtype)
     two = run_all_kernels(data, 2)
     with threadpool_limits(1):
         assert effective_n_threads() == 1
         assert _steps.max_threads() == 1
         one = run_all_kernels(data, effective_n_threads())
     assert effective_n_threads() >= 1
-    # BLAS may have used more threads outside the limit; compare to dtype-aware rounding.
-    assert_same_results(two, one, dtype, exact_arrays=False)
-    # The row-parallel kernels do not depend on the thread count at all.
-    for key in ("spmm", "spmm_t", "sp_kl", "sp_kl_t", "mu_fro", "hals", "mu_div"):
-        np.testing.assert_array_equal(one[key], two[key], err_msg=key)
+    assert_same_results(two, one, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -791,8 +1038,7 @@ def test_kernels_in_two_python_threads(rng, dtype):
     assert not errors, errors
     for t in range(2):
         for rep in range(3):
-            # BLAS under concurrent use may regroup sums: BLAS outputs by rounding only.
-            assert_same_results(expected[t], results[t][rep], dtype)
+            assert_same_results(expected[t], results[t][rep], dtype, blas_exact=False)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -814,132 +1060,139 @@ def test_same_inputs_from_two_python_threads(rng, dtype):
         th.join()
     for t in range(2):
         assert got[t] is not None
-        assert_same_results(expected, got[t], dtype)
+        assert_same_results(expected, got[t], dtype, blas_exact=False)
 
 
-# -- thread counts: determinism, tiles per thread, more threads than rows ----------------
+def blas_threads():
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+def test_blas_single_threaded_in_another_python_thread():
+    """A fit in a worker thread, after one in the main thread, still holds BLAS to one thread
+    (otherwise BLAS threads nest in the OpenMP ones, and the bits depend on the thread)."""
+    if not blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS")
+    with blas_single_threaded():  # as a fit in the main thread does
+        assert set(blas_threads()) == {1}
+    with threadpool_limits(2, user_api="blas"):
+        if min(blas_threads()) < 2:
+            pytest.skip("BLAS cannot use 2 threads here")
+        seen = []
+
+        def work():
+            with blas_single_threaded():
+                seen.extend(blas_threads())
+
+        th = threading.Thread(target=work)
+        th.start()
+        th.join()
+    assert seen and set(seen) == {1}, seen
+
+
+# -- thread counts: determinism, workspaces per thread, more threads than rows -----------
 
 THREADS = [1, 2, 3]
 
 
 def reduction_results(data, n_threads):
-    """Every kernel result that is a reduction over threads, plus the steps' arrays.
+    """Every kernel result that is a reduction over chunks, plus the steps' arrays.
 
     The inputs of the steps are computed in NumPy, so they do not depend on n_threads.
     """
     V, W, Ht, X, dtype = (data[key] for key in ("V", "W", "Ht", "X", "dtype"))
+    n = V.shape[1]
     res = {}
     with blas_single_threaded():
-        for beta in (2.0, 1.0):  # 3 rows per thread: several tiles per thread
-            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 3, n_threads)
-        res["kl_num_True"] = dense_kl_num(V, W, Ht, True, 3, n_threads)
+        for beta in (2.0, 1.0):  # 3 rows per tile: many tiles, several per thread
+            res[f"obj_{beta}"] = dense_objective(V, W, Ht, beta, 3 * n, n_threads)
+        res["kl_num_True"] = dense_kl_num(V, W, Ht, True, 3 * n, 4, n_threads)
     for beta in (2.0, 1.0):
         res[f"stored_{beta}"] = _sparse.stored_terms(*X, W, Ht, beta, TINY, n_threads)
     V64, W64, H64 = f64(V, W, Ht)
     num = readonly((V64 @ H64).astype(dtype))
     gram = readonly((H64.T @ H64).astype(dtype))
     den = readonly(H64.sum(axis=0).astype(dtype))
-    A = np.array(W)
-    res["mu_fro_sums"] = _steps.mu_fro_step(A, num, gram, 0.1, 0.2, 1e-6, TINY, n_threads)
-    res["mu_fro"] = A
-    A = np.array(W)
-    res["hals_sums"] = _steps.hals_step(A, num, gram, 0.1, 0.2, 1e-6, n_threads)
-    res["hals"] = A
-    A = np.array(W)
-    res["mu_div_delta"] = _steps.mu_div_step(A, num, den, 0.1, 0.2, 1e-6, TINY, n_threads)
-    res["mu_div"] = A
+    for name in ("mu_fro", "hals", "mu_div"):
+        A = np.array(W)
+        res[name + "_sums"] = run_step(name, A, num, gram, den, n_threads)
+        res[name] = A
     return res
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_threads", THREADS)
 def test_reductions_bit_identical_on_repeat(rng, dtype, n_threads):
-    """Per-thread partial sums combined in thread order: the same thread count, the same bits."""
-    data = make_data(rng, 61, 37, 4, dtype)
+    """Dynamic scheduling never changes the bits: the same call, the same result."""
+    data = make_data(rng, 3 * CHUNK + 5, 37, 4, dtype)
     first = reduction_results(data, n_threads)
     assert isinstance(first["obj_2.0"], float) and len(first["mu_fro_sums"]) == 3
     for _ in range(3):
-        again = reduction_results(data, n_threads)
-        assert again.keys() == first.keys()
-        for key, value in first.items():
-            if isinstance(value, np.ndarray):
-                np.testing.assert_array_equal(again[key], value, err_msg=key)
-            else:
-                assert again[key] == value, key  # exact, not approx
+        assert_same_results(first, reduction_results(data, n_threads), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_reductions_agree_across_thread_counts(rng, dtype):
-    """Other thread counts regroup the sums (rounding only); the steps' arrays are exact."""
-    data = make_data(rng, 61, 37, 4, dtype)
+def test_reductions_bit_identical_across_thread_counts(rng, dtype):
+    """One partial sum per chunk, added in chunk order: the same bits on any thread count."""
+    data = make_data(rng, 3 * CHUNK + 5, 37, 4, dtype)
     one = reduction_results(data, 1)
     for n_threads in THREADS[1:]:
-        other = reduction_results(data, n_threads)
-        for key, value in one.items():
-            if key in ("mu_fro", "hals", "mu_div"):  # row-parallel: each row on its own
-                np.testing.assert_array_equal(other[key], value, err_msg=key)
-            elif key == "kl_num_True":  # thread partials summed in the kernel's dtype
-                np.testing.assert_allclose(other[key], value, rtol=rtol(dtype), err_msg=key)
-            else:  # sums of double partials
-                np.testing.assert_allclose(other[key], value, rtol=1e-12, err_msg=key)
+        assert_same_results(one, reduction_results(data, n_threads), dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n_threads", THREADS)
 @pytest.mark.parametrize("m", [10, 7, 2])
-def test_dense_kl_and_objective_tiles_per_thread(rng, dtype, n_threads, m):
-    """Each thread works in its own `tile`-row slice of buf, for every tile size.
+def test_dense_kl_and_objective_workspace_per_thread(rng, dtype, n_threads, m):
+    """Each thread works in its own row of buf, for every L and column block.
 
-    Tiles from 1 row to more rows than a thread's share of m, most of them not dividing m,
-    and m = 2 with 3 threads (a thread without a tile). Rows of buf beyond n_threads * tile
-    (buf.shape[0] not a multiple of n_threads) are not used and must stay untouched.
+    L from n (one row per tile) to more than m * n (one tile), most tiles not dividing m,
+    and m = 2 with 3 threads (a thread without a task). dense_kl_num and dense_objective
+    check that a buf row beyond n_threads stays untouched. Every result is bit-identical to
+    the one-thread result for the same L and col_block.
     """
     n, k = 6, 3
     V, W, Ht = problem(rng, m, n, k, dtype)
     refs = {h_side: ref_kl_num(V, W, Ht, h_side, TINY) for h_side in (False, True)}
     objs = {beta: ref_objective(V, W, Ht, beta, TINY) for beta in (2.0, 1.0)}
-    share = -(-m // n_threads)
-    tiles = range(1, share + 3)
-    assert any(m % tile for tile in tiles)
-    sentinel = dtype(-7.0)
+    assert any(m % (L // n) for L in widths(m, n))
     with blas_single_threaded():
-        for tile in tiles:
-            for extra in sorted({0, n_threads - 1}):
-                for h_side in (False, True):
-                    buf, acc = kl_workspace(n, k, dtype, n_threads, tile, h_side)
-                    buf = np.vstack([buf, np.full((extra, n), sentinel, dtype)])
-                    num = np.full((n if h_side else m, k), np.nan, dtype=dtype)
-                    _dense.kl_numerator(V, W, Ht, h_side, num, buf, acc, TINY, n_threads)
+        for L in widths(m, n):
+            for h_side in (False, True):
+                for cb in (col_blocks(n) if h_side else [3]):
+                    num = dense_kl_num(V, W, Ht, h_side, L, cb, n_threads)
                     assert_close(num, refs[h_side], dtype)
-                    np.testing.assert_array_equal(buf[n_threads * tile:], sentinel)
-                for beta in (2.0, 1.0):
-                    buf = np.full((n_threads * tile + extra, n), np.nan, dtype=dtype)
-                    buf[n_threads * tile:] = sentinel
-                    got = _dense.objective(V, W, Ht, buf, beta, TINY, n_threads)
-                    assert got == pytest.approx(objs[beta], rel=rtol(dtype))
-                    np.testing.assert_array_equal(buf[n_threads * tile:], sentinel)
+                    np.testing.assert_array_equal(
+                        num, dense_kl_num(V, W, Ht, h_side, L, cb, 1), err_msg=str((L, cb)))
+            for beta in (2.0, 1.0):
+                got = dense_objective(V, W, Ht, beta, L, n_threads)
+                assert got == pytest.approx(objs[beta], rel=rtol(dtype))
+                assert got == dense_objective(V, W, Ht, beta, L, 1), (L, beta)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("trans_x", [False, True])
-@pytest.mark.parametrize("rows", [1, 2, 3, 5, 10])
+@pytest.mark.parametrize("rows", [1, 3, GEMM_ROWS, GEMM_ROWS + 1, 3 * GEMM_ROWS - 5])
 def test_dense_matmul_thread_chunks(rng, dtype, trans_x, rows):
-    """One chunk of output rows per thread: more threads than rows, ragged and empty chunks.
+    """Blocks of GEMM_ROWS output rows, any thread count, the same bits.
 
-    10 rows on 3 or 4 threads leave a short last chunk, 5 rows on 4 threads and 10 on 7 an
-    empty one; 1, 2, 3 rows on 4 or 7 threads are fewer rows than threads.
+    Fewer blocks than threads (1, 3, GEMM_ROWS rows), a one-row last block (GEMM_ROWS + 1)
+    and a short one (3 GEMM_ROWS - 5); every row written exactly once.
     """
     inner, k = 6, 3
     X = readonly(rand(rng, (inner, rows) if trans_x else (rows, inner), dtype, zeros=0.3))
     B = readonly(rand(rng, (inner, k), dtype))
     Xd, Bd = f64(X, B)
     expected = (Xd.T if trans_x else Xd) @ Bd
+    results = []
     with blas_single_threaded():
-        for n_threads in (1, 2, 3, 4, 7):
+        for n_threads in (1, 2, 3, 4):
             out = np.full((rows, k), np.nan, dtype=dtype)
             _dense.matmul(X, B, out, trans_x, n_threads)
-            assert np.all(np.isfinite(out)), n_threads  # every row written exactly once
+            assert np.all(np.isfinite(out)), n_threads
             assert_close(out, expected, dtype)
+            results.append(out)
+    for n_threads, out in zip((2, 3, 4), results[1:]):
+        np.testing.assert_array_equal(out, results[0], err_msg=str(n_threads))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -953,7 +1206,8 @@ def test_all_kernels_with_more_threads_than_rows(rng, dtype, m):
 def test_dense_empty_inner_dimension_gives_zeros(dtype):
     outs = [np.full((3, 2), np.nan, dtype) for _ in range(3)]
     _dense.matmul(np.ones((3, 0), dtype), np.ones((0, 2), dtype), outs[0], False, 1)
-    _dense.matmul(np.ones((0, 3), dtype), np.ones((0, 2), dtype), outs[1], True, 2)
+    with blas_single_threaded():
+        _dense.matmul(np.ones((0, 3), dtype), np.ones((0, 2), dtype), outs[1], True, 2)
     outs[2] = np.full((2, 2), np.nan, dtype)
     _dense.gram(np.ones((0, 2), dtype), outs[2])
     for out in outs:
@@ -1015,19 +1269,21 @@ def test_matrix_dense_equals_csr(rng, dtype, m, n, k):
     WH = Wd @ Hd
     R = Vd / np.maximum(WH, MC.tiny)
     refs = {"xb": (Vd @ Hd.T, Vd.T @ Wd), "kl": (R @ Hd.T, R.T @ Wd)}
-    for fn in ("xb", "kl"):
-        for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
-            a, b = caller_products(M, Wi, Hi, fn)
-            assert_close(a, refs[fn][0], dtype)
-            assert_close(b, refs[fn][1], dtype)
+    with blas_single_threaded():  # nt = 2 OpenMP threads, each calling BLAS
+        for fn in ("xb", "kl"):
+            for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
+                a, b = caller_products(M, Wi, Hi, fn)
+                assert_close(a, refs[fn][0], dtype)
+                assert_close(b, refs[fn][1], dtype)
 
-    for beta in (2.0, 1.0):
-        expected = ref_objective(V, W, H.T, beta, MC.tiny)
-        scale = float(np.sum(Vd * Vd) + np.sum(WH * WH)) if beta == 2.0 else \
-            float(Vd.sum() + WH.sum())
-        for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
-            got = M.divergence(Wi, Hi, beta, nt)
-            assert got == pytest.approx(expected, rel=rtol(dtype), abs=rtol(dtype) * scale)
+        for beta in (2.0, 1.0):
+            expected = ref_objective(V, W, H.T, beta, MC.tiny)
+            scale = float(np.sum(Vd * Vd) + np.sum(WH * WH)) if beta == 2.0 else \
+                float(Vd.sum() + WH.sum())
+            for M, Wi, Hi in ((MC, Wc, Hc), (MF, Wf, Hf), (MS, Ws, Hs)):
+                got = M.divergence(Wi, Hi, beta, nt)
+                assert got == pytest.approx(expected, rel=rtol(dtype),
+                                            abs=rtol(dtype) * scale)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -1063,19 +1319,87 @@ def test_matrix_fortran_round_trip(rng, dtype, magnitude):
 
 
 def test_matrix_buffers_are_valid_workspaces(rng):
-    for m, n in ((5, 3), (4000, 3), (3, 5000), (2, 4)):
-        M = Matrix(rand(rng, (m, n), np.float64))
+    """buffers(n_threads): (n_threads, L), L >= n (internal n), made once per thread count."""
+    for m, n, order in ((5, 3, "C"), (4000, 3, "C"), (3, 5000, "C"), (2, 4, "C"),
+                        (4000, 3, "F"), (300, 200, "F")):
+        for dtype in DTYPES:
+            M = Matrix(np.asarray(rand(rng, (m, n), dtype), order=order))
+            n_int = M.V.shape[1]
+            assert n_int == (m if order == "F" and m > 1 and n > 1 else n)
+            for nt in (1, 2, 3):
+                buf = M.buffers(nt)
+                assert buf is M.buffers(nt)  # made once per thread count
+                assert buf.dtype == M.dtype and buf.flags.c_contiguous
+                assert buf.shape[0] == nt and buf.shape[1] >= n_int
+                # A valid workspace for the kernels at that thread count (no ValueError).
+                k = 2
+                W, Ht = (np.ones((r, k), M.dtype) for r in M.V.shape)
+                num = np.empty((n_int, k), M.dtype)
+                with blas_single_threaded():
+                    _dense.kl_numerator(M.V, W, Ht, True, num, buf, M.col_block, TINY, nt)
+                    _dense.objective(M.V, W, Ht, buf, 2.0, TINY, nt)
+            assert M.buffers(2) is not M.buffers(1)  # a new thread count gets new buffers
+            assert M.buffers(2).shape[0] == 2
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matrix_buffer_length_does_not_depend_on_threads_for_small_v(rng, dtype):
+    """L (hence the tiles, hence the results) depends on V alone for small thread counts."""
+    for shape in ((5, 3), (40, 30), (2500, 40), (3, 5000)):
+        M = Matrix(rand(rng, shape, dtype))
+        widths_ = [M.buffers(nt).shape[1] for nt in (1, 2, 3, 4)]
+        assert widths_[0] == widths_[1], shape  # buffers(1) and buffers(2): the same L
+        assert len(set(widths_)) == 1, (shape, widths_)
+        # A thread's row holds 256 KiB to 4 MiB, or one row of V if that is more.
+        L, item = widths_[0], M.dtype.itemsize
+        assert L == M.V.shape[1] or (1 << 18) - item < L * item <= 1 << 22, (shape, L)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matrix_buffers_shrink_for_many_threads(rng, dtype):
+    """Beyond a few threads all rows together stay within max(V / 10, 1 MiB), but a row
+    never gets shorter than n."""
+    for shape in ((40, 30), (3, 5000)):
+        M = Matrix(rand(rng, shape, dtype))
+        L1 = M.buffers(1).shape[1]
+        buf = M.buffers(64)
+        assert buf.shape[0] == 64 and M.V.shape[1] <= buf.shape[1] <= L1
+        assert (buf.nbytes <= max(M.V.nbytes / 10, 1 << 20)
+                or buf.shape[1] == M.V.shape[1]), shape
+
+
+def test_matrix_col_block():
+    """A property: about an eighth of n, within [16, 256]."""
+    assert isinstance(vars(Matrix)["col_block"], property)
+    for n, expected in ((1, 16), (3, 16), (128, 16), (129, 17), (800, 100), (2048, 256),
+                        (5000, 256)):
+        M = Matrix(np.ones((2, n)))
+        assert M.col_block == expected and isinstance(M.col_block, int), n
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_matrix_results_do_not_depend_on_thread_count(rng, dtype):
+    """Through Matrix (its own buffers and col_block) the dense KL numerators and the
+    divergences are bit-identical for 1, 2 and 3 threads, with several tiles and blocks."""
+    m, n, k = 2500, 40, 3
+    V = rand(rng, (m, n), dtype, zeros=0.3)
+    M = Matrix(V)
+    L = M.buffers(1).shape[1]
+    assert m > L // n and n > M.col_block  # several W-side tiles and H-side blocks
+    W, H = rand(rng, (m, k), dtype), rand(rng, (k, n), dtype)
+    Wi, Hi = M.to_internal(W, H)
+    results = []
+    with blas_single_threaded():
         for nt in (1, 2, 3):
-            buf = M.buffers(nt)
-            assert buf is M.buffers(nt)  # made once per thread count
-            assert buf.dtype == M.dtype and buf.flags.c_contiguous
-            assert buf.shape[1] == M.V.shape[1]
-            tile, rest = divmod(buf.shape[0], nt)
-            assert rest == 0  # n_threads * tile rows
-            assert 1 <= tile <= -(-M.V.shape[0] // nt)  # no thread gets more rows than it needs
-            for k in (1, 4):
-                acc = M.accumulator(nt, k)
-                assert acc is M.accumulator(nt, k)
-                assert acc.dtype == M.dtype and acc.flags.c_contiguous
-                assert acc.shape == (nt, M.V.shape[1], k)
-        assert M.buffers(2) is not M.buffers(1)  # a new thread count gets new buffers
+            a = np.full((m, k), np.nan, dtype)
+            b = np.full((n, k), np.nan, dtype)
+            M.kl_num(Wi, Hi, a, False, nt)
+            M.kl_num(Wi, Hi, b, True, nt)
+            results.append((a, b, M.divergence(Wi, Hi, 2.0, nt), M.divergence(Wi, Hi, 1.0, nt)))
+    R = f64(V)[0] / np.maximum(f64(W)[0] @ f64(H)[0], M.tiny)
+    assert_close(results[0][0], R @ f64(H)[0].T, dtype)
+    assert_close(results[0][1], R.T @ f64(W)[0], dtype)
+    for nt, res in zip((2, 3), results[1:]):
+        np.testing.assert_array_equal(res[0], results[0][0], err_msg=str(nt))
+        np.testing.assert_array_equal(res[1], results[0][1], err_msg=str(nt))
+        assert res[2:] == results[0][2:], nt

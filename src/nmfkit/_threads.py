@@ -36,6 +36,16 @@ def threads_for(work, n_threads):
     return max(1, min(n_threads, int(work // MIN_WORK_PER_THREAD)))
 
 
+def _release_blas_control():
+    """Let the current Python thread set OpenBLAS's limit (threadpoolctl >= 3.8 lets only one
+    'controlling' thread do so for a pthreads OpenBLAS; our lock already serializes us)."""
+    try:
+        from threadpoolctl import OpenBLASController
+        OpenBLASController.clear_controlling_thread(force=True)
+    except (ImportError, AttributeError):  # older threadpoolctl: no such restriction
+        pass
+
+
 @contextmanager
 def blas_single_threaded():
     """Hold BLAS to one thread while the kernels run; nested and concurrent uses share it.
@@ -45,6 +55,7 @@ def blas_single_threaded():
     global _depth, _limiter
     with _lock:
         if _depth == 0:
+            _release_blas_control()
             _limiter = threadpool_limits(1, user_api="blas")
         _depth += 1
     try:
@@ -53,5 +64,7 @@ def blas_single_threaded():
         with _lock:
             _depth -= 1
             if _depth == 0:
+                _release_blas_control()  # the last one out may be another Python thread
                 _limiter.restore_original_limits()
                 _limiter = None
+                _release_blas_control()

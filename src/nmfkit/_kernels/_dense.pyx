@@ -79,6 +79,9 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
     cdef floating ftiny = <floating> tiny
     cdef floating *b
     _check_workspace(buf, n, n_threads)
+    if m == 0 or n == 0:  # an empty sum: R^T W or R Ht is zero
+        num[:, :] = 0
+        return
     if h_side:
         cb = max(1, min(col_block, n))
         rows = L // cb
@@ -129,6 +132,8 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
     cdef floating *b
     cdef double *partials
     _check_workspace(buf, n, n_threads)
+    if m == 0 or n == 0:
+        return 0.0
     rows = buf.shape[1] // n
     n_tiles = (m + rows - 1) // rows
     partials = new_partials(n_tiles, 1)
