@@ -42,6 +42,35 @@ cdef inline double _store(floating *dst, double value, double *delta_sq) noexcep
     return old
 
 
+cdef double *_row_buffers(int n_threads, Py_ssize_t k, Py_ssize_t n_chunks,
+                          int n_sums, double **partials) except NULL:
+    """One k-vector of doubles per thread (returned) and n_sums partials per chunk."""
+    cdef double *rows = <double *> malloc(n_threads * k * sizeof(double))
+    partials[0] = new_partials(n_chunks, n_sums)
+    if rows == NULL or partials[0] == NULL:
+        free(rows)
+        free(partials[0])
+        raise MemoryError()
+    return rows
+
+
+cdef tuple _three_sums(double *partials, Py_ssize_t n_chunks):
+    """The three totals of a Frobenius step's partials, which it frees."""
+    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
+              total(partials, n_chunks, 3, 2))
+    free(partials)
+    return result
+
+
+cdef inline void _old_row_sums(const floating *a, const floating *num, const double *ag,
+                               Py_ssize_t k, double *s_num, double *s_gram) noexcept nogil:
+    # s_num += a . num, s_gram += a . (a gram) for one row before its update
+    cdef Py_ssize_t c
+    for c in range(k):
+        s_num[0] += a[c] * num[c]
+        s_gram[0] += a[c] * ag[c]
+
+
 def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
                 const floating[:, ::1] gram not None, double l1, double l2, double floor,
                 double tiny, int n_threads):
@@ -55,12 +84,8 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_num, s_gram, s_delta, a, d, new
     cdef double *den
-    cdef double *den_all = <double *> malloc(n_threads * k * sizeof(double))
-    cdef double *partials = new_partials(n_chunks, 3)
-    if partials == NULL or den_all == NULL:
-        free(partials)
-        free(den_all)
-        raise MemoryError()
+    cdef double *partials
+    cdef double *den_all = _row_buffers(n_threads, k, n_chunks, 3, &partials)
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         den = &den_all[tid * k]
@@ -70,10 +95,9 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
             s_delta = 0.0
             for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
                 _row_times_gram(&A[i, 0], &gram[0, 0], k, den)
+                _old_row_sums(&A[i, 0], &num[i, 0], den, k, &s_num, &s_gram)
                 for c in range(k):
                     a = A[i, c]
-                    s_num = s_num + a * num[i, c]
-                    s_gram = s_gram + a * den[c]
                     d = den[c] + l1 + l2 * a
                     if d <= 0.0:
                         d = tiny
@@ -85,10 +109,7 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
             partials[3 * ch + 1] = s_gram
             partials[3 * ch + 2] = s_delta
     free(den_all)
-    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
-              total(partials, n_chunks, 3, 2))
-    free(partials)
-    return result
+    return _three_sums(partials, n_chunks)
 
 
 def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
@@ -141,12 +162,8 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_num, s_gram, s_delta, a, h, new, d
     cdef double *g
-    cdef double *g_all = <double *> malloc(n_threads * k * sizeof(double))
-    cdef double *partials = new_partials(n_chunks, 3)
-    if partials == NULL or g_all == NULL:
-        free(partials)
-        free(g_all)
-        raise MemoryError()
+    cdef double *partials
+    cdef double *g_all = _row_buffers(n_threads, k, n_chunks, 3, &partials)
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         g = &g_all[tid * k]
@@ -156,10 +173,7 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
             s_delta = 0.0
             for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
                 _row_times_gram(&A[i, 0], &gram[0, 0], k, g)
-                for c in range(k):
-                    a = A[i, c]
-                    s_num = s_num + a * num[i, c]
-                    s_gram = s_gram + a * g[c]
+                _old_row_sums(&A[i, 0], &num[i, 0], g, k, &s_num, &s_gram)
                 for c in range(k):
                     h = gram[c, c] + l2
                     if h > 0.0:
@@ -177,7 +191,4 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
             partials[3 * ch + 1] = s_gram
             partials[3 * ch + 2] = s_delta
     free(g_all)
-    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
-              total(partials, n_chunks, 3, 2))
-    free(partials)
-    return result
+    return _three_sums(partials, n_chunks)
