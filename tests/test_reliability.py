@@ -367,3 +367,30 @@ def test_same_seed_gives_bit_identical_results(kind, loss):
     assert np.array_equal(W1, W2) and np.array_equal(H1, H2)
     assert i1["n_iter"] == i2["n_iter"]
     assert nmfkit.effective_n_threads() >= 1
+
+
+def test_works_without_scikit_learn():
+    # scikit-learn is a test dependency only: block it and use the estimator in full.
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["sklearn"] = None
+        import numpy as np
+        import nmfkit
+        from nmfkit import NMF, NotFittedError
+        X = np.random.RandomState(0).rand(20, 8)
+        model = NMF(3, max_iter=300, random_state=0)
+        W = model.fit_transform(X)
+        assert W.shape == (20, 3) and model.components_.shape == (3, 8)
+        assert model.get_params()["n_components"] == 3
+        model.set_params(max_iter=50)
+        assert "max_iter=50" in repr(model)
+        assert list(model.get_feature_names_out()) == ["nmf0", "nmf1", "nmf2"]
+        assert np.allclose(model.transform(X), W, atol=1e-3 * W.max())
+        try:
+            NMF(2).transform(X)
+        except NotFittedError:
+            print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
