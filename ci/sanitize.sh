@@ -122,28 +122,10 @@ case "$TMP/" in
     "$ROOT"/*) echo "error: the temporary directory $TMP lies inside the checkout $ROOT" >&2; exit 2 ;;
 esac
 
-T_START=$(date +%s)
-STEP_NAMES=()
-STEP_TIMES=()
-CURRENT=""
-CURRENT_T0=0
+# shellcheck source=ci/steps.sh
+source "$ROOT/ci/steps.sh"
 FAILURES=()        # one line per failed run
 FINDINGS=()        # one line per sanitizer report (any process)
-
-step() {  # step NAME "description": close the previous step, open the next one
-    finish_step
-    CURRENT=$1
-    CURRENT_T0=$(date +%s)
-    printf '\n==== [%s] %s ====\n' "$1" "$2"
-}
-
-finish_step() {
-    if [[ -n "$CURRENT" ]]; then
-        STEP_NAMES+=("$CURRENT")
-        STEP_TIMES+=("$(( $(date +%s) - CURRENT_T0 ))")
-        CURRENT=""
-    fi
-}
 
 on_exit() {
     local rc=$?
