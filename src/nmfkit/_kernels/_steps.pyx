@@ -34,6 +34,14 @@ cdef inline void _row_times_gram(const floating *a, const floating *gram, Py_ssi
             out[c] += al * gram[l * k + c]
 
 
+cdef inline void _axpy_row(double d, const floating *row, double *g,
+                           Py_ssize_t k) noexcept nogil:
+    # g (k) += d * row (k): keeps (A gram)[i, :] current after A[i, c] moved by d
+    cdef Py_ssize_t j
+    for j in range(k):
+        g[j] += d * row[j]
+
+
 cdef inline double _store(floating *dst, double value, double *delta_sq) noexcept nogil:
     # write value (already floored) into dst, add the squared change to delta_sq
     cdef double old = dst[0]
@@ -185,8 +193,7 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
                     a = _store(&A[i, c], new, &s_delta)
                     d = A[i, c] - a
                     if d != 0.0:
-                        for j in range(k):
-                            g[j] += d * gram[c, j]
+                        _axpy_row(d, &gram[c, 0], g, k)
             partials[3 * ch] = s_num
             partials[3 * ch + 1] = s_gram
             partials[3 * ch + 2] = s_delta
