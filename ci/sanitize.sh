@@ -210,20 +210,7 @@ VPY="$TMP/venv/bin/python"
 step snapshot "copy of the checkout's files"
 SRC="$TMP/src"
 mkdir -p "$SRC"
-git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
-    | "$VPY" -c '
-import os, shutil, sys
-root, dest = sys.argv[1], sys.argv[2]
-n = 0
-for rel in sys.stdin.buffer.read().decode().split("\0"):
-    src = os.path.join(root, rel)
-    if not rel or not os.path.lexists(src) or os.path.isdir(src):
-        continue  # deleted in the work tree, or a submodule / nested repo
-    os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
-    shutil.copy2(src, os.path.join(dest, rel), follow_symlinks=False)
-    n += 1
-print(f"copied {n} files")
-' "$ROOT" "$SRC"
+copy_worktree "$VPY" "$ROOT" "$SRC"
 echo "snapshot of $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')" \
      "+ $(git -C "$ROOT" --no-optional-locks status --porcelain | wc -l | tr -d ' ') uncommitted path(s)"
 [[ -f "$SRC/ci/sanitize_tests.py" ]] || die "ci/sanitize_tests.py is missing from the checkout"

@@ -122,20 +122,7 @@ step snapshot "copy of the checkout's files into a scratch git repo"
 command -v git >/dev/null || die "git is needed (meson-python makes the sdist with 'meson dist')"
 SRC="$TMP/src"
 mkdir -p "$SRC"
-git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
-    | "$TOOLS/python" -c '
-import os, shutil, sys
-root, dest = sys.argv[1], sys.argv[2]
-n = 0
-for rel in sys.stdin.buffer.read().decode().split("\0"):
-    src = os.path.join(root, rel)
-    if not rel or not os.path.lexists(src) or os.path.isdir(src):
-        continue  # deleted in the work tree, or a submodule / nested repo
-    os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
-    shutil.copy2(src, os.path.join(dest, rel), follow_symlinks=False)
-    n += 1
-print(f"copied {n} files")
-' "$ROOT" "$SRC"
+copy_worktree "$TOOLS/python" "$ROOT" "$SRC"
 (
     cd "$SRC"
     git init -q

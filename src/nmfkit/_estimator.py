@@ -158,6 +158,11 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
                                  "Call 'fit' with appropriate arguments before using this "
                                  "estimator.")
 
+    def _penalty(self, M, beta):
+        """alpha_W, alpha_H, l1_ratio as l1/l2 weights in M's internal scaling."""
+        weights = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio, M.shape)
+        return _internal_penalty(M, beta, *weights)
+
     def _options(self):
         beta = beta_to_float(self.beta_loss)
         solver = check_choice(self.solver, "solver", SOLVERS)
@@ -187,9 +192,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         if init != "custom" and (W is not None or H is not None):
             warnings.warn("W and H are ignored unless init='custom'.", UserWarning,
                           stacklevel=2)
-        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
-                                             M.shape)
-        penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
+        penalty = self._penalty(M, opts["beta"])
         floor = _floor(M, k, self.floor)
         with blas_single_threaded():  # also makes the SVD of NNDSVD thread-count independent
             best, div = self._restarts(M, k, init, opts, penalty, floor, W, H)
@@ -246,9 +249,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         init = self._init_used if self._init_used != "custom" else "nndsvda"
         if init.startswith("nndsvd") and k > min(M.shape):
             init = "random"
-        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
-                                             M.shape)
-        penalty = _internal_penalty(M, opts["beta"], l1W, l2W, l1H, l2H)
+        penalty = self._penalty(M, opts["beta"])
         with blas_single_threaded():
             W0, _ = init_mod.initialize(M.external(), k, init,
                                         init_mod.check_random_state(self.random_state))

@@ -93,14 +93,12 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
                     for s in factors}
     div_threads = {s: threads_for(4.0 * k * factors[s].shape[0], n_threads) for s in factors}
 
+    nums = {s: np.empty_like(factors[s]) for s in order}
     if beta == 2.0:
         step_fn = _steps.hals_step if solver == "hals" else _steps.mu_fro_step
-        nums = {s: np.empty_like(factors[s]) for s in order}
         grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype)) for s in factors}
         n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
                                   M.nnz, M.kind == "dense") for s in order}
-    else:
-        nums = {s: np.empty_like(factors[s]) for s in order}
 
     def fro_update(s, fresh_num):
         A, B = factors[s], factors[other[s]]
