@@ -366,12 +366,14 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
 def nmf(X, n_components="auto", **params):
     """Factorize X ~= W H in one call; returns (W, H, info).
 
-    Takes the parameters of NMF. info is a dict with n_iter, reconstruction_err,
-    loss_history, loss_history_iter and the fitted estimator under 'model'.
+    Takes the parameters of NMF, and W, H, mask as fit_transform does. info is a dict
+    with n_iter, reconstruction_err, loss_history, loss_history_iter and the fitted
+    estimator under 'model'.
     """
     W_init, H_init = params.pop("W", None), params.pop("H", None)
+    mask = params.pop("mask", None)
     model = NMF(n_components, **params)
-    W = model.fit_transform(X, W=W_init, H=H_init)
+    W = model.fit_transform(X, W=W_init, H=H_init, mask=mask)
     info = {"n_iter": model.n_iter_, "reconstruction_err": model.reconstruction_err_,
             "loss_history": model.loss_history_, "loss_history_iter": model.loss_history_iter_,
             "model": model}

@@ -126,8 +126,11 @@ class Matrix:
             return V
         if self.kind == "csr":
             return V * V.dtype.type(self.shape[0] * self.shape[1] / self.n_observed)
-        means = np.nanmean(V, axis=0)
-        means[np.isnan(means)] = np.nanmean(V)
+        observed = ~np.isnan(V)
+        counts = observed.sum(axis=0)
+        sums = np.where(observed, V, 0).sum(axis=0, dtype=np.float64)
+        means = np.divide(sums, counts, out=np.full(V.shape[1], sums.sum() / counts.sum()),
+                          where=counts > 0)
         return np.where(np.isnan(V), means[None, :].astype(V.dtype), V)
 
     # -- orientation -------------------------------------------------------------------
