@@ -97,3 +97,21 @@ def test_fit_resets_the_stream():
     model.fit(V)
     model.partial_fit(V)
     assert model.n_steps_ == 1
+
+
+def test_one_frobenius_batch_matches_an_nnls_reference():
+    """One partial_fit on a model with known components: W_b is the nonnegative least
+    squares fit of each row (scipy.optimize.nnls), and the new H minimizes
+    ||X_b - W_b H||^2 over H >= 0 (the statistics of one batch), column by column."""
+    from scipy.optimize import nnls
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 12))
+    H0 = rng.uniform(0.1, 1, (3, 12))
+    model = NMF(3, init="custom", floor=0.0, random_state=0)
+    model.partial_fit(X, H=H0)
+    # reference, three alternations as the implementation does (see _stream.py)
+    H = H0.copy()
+    for _ in range(3):
+        W = np.array([nnls(H.T, x)[0] for x in X])
+        H = np.array([nnls(W, X[:, j])[0] for j in range(X.shape[1])]).T
+    np.testing.assert_allclose(model.components_, H, rtol=1e-4, atol=1e-6)
