@@ -11,7 +11,12 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free
 
 from ._beta cimport beta_div, clip_wh, pow_m2
-from ._common cimport CHUNK, floating, new_partials, total
+from ._common cimport CHUNK, floating, new_partials, nmfkit_prefetch, total
+
+# Rows of B are read in the order of X's column indices, at random for a large B: each one
+# is requested this many stored entries ahead (a prefetch), so that the loads overlap.
+cdef enum:
+    AHEAD = 16
 
 ctypedef fused index_t:
     int32_t
@@ -45,6 +50,7 @@ def matmul(const index_t[::1] indptr not None, const index_t[::1] indices not No
            floating[:, ::1] out not None, int n_threads):
     """out (r x k) OUT = X B; X CSR (r x c) IN; B (c x k) IN. Row-parallel SpMM."""
     cdef Py_ssize_t r = out.shape[0], k = B.shape[1], i, c, p
+    cdef Py_ssize_t last = indptr[r] - AHEAD  # prefetch across rows, within the matrix
     cdef floating *o
     for i in prange(r, nogil=True, schedule='dynamic', chunksize=CHUNK,
                     num_threads=n_threads):
@@ -52,6 +58,8 @@ def matmul(const index_t[::1] indptr not None, const index_t[::1] indices not No
         for c in range(k):
             o[c] = 0
         for p in range(indptr[i], indptr[i + 1]):
+            if p < last:
+                nmfkit_prefetch(&B[indices[p + AHEAD], 0])
             _axpy(data[p], &B[indices[p], 0], o, k)
 
 
@@ -65,6 +73,7 @@ def kl_numerator(const index_t[::1] indptr not None, const index_t[::1] indices 
     stored and immediately contracted: O(nnz k), no sampled matrix is kept.
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, p
+    cdef Py_ssize_t last = indptr[r] - AHEAD
     cdef floating wh
     cdef floating ftiny = <floating> tiny
     cdef floating *o
@@ -75,6 +84,8 @@ def kl_numerator(const index_t[::1] indptr not None, const index_t[::1] indices 
         for c in range(k):
             o[c] = 0
         for p in range(indptr[i], indptr[i + 1]):
+            if p < last:
+                nmfkit_prefetch(&B[indices[p + AHEAD], 0])
             b = &B[indices[p], 0]
             wh = <floating> _dot(&A[i, 0], b, k)
             if wh < ftiny:
@@ -93,6 +104,7 @@ def stored_terms(const index_t[::1] indptr not None, const index_t[::1] indices 
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, p, ch
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t last = indptr[r] - AHEAD
     cdef double part, wh, x, result
     cdef bint frob = beta == 2.0
     cdef double *partials = new_partials(n_chunks, 1)
@@ -102,6 +114,8 @@ def stored_terms(const index_t[::1] indptr not None, const index_t[::1] indices 
         part = 0.0
         for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
             for p in range(indptr[i], indptr[i + 1]):
+                if p < last:
+                    nmfkit_prefetch(&B[indices[p + AHEAD], 0])
                 x = data[p]
                 wh = _dot(&A[i, 0], &B[indices[p], 0], k)
                 if frob:
@@ -128,6 +142,7 @@ def beta_numerator(const index_t[::1] indptr not None, const index_t[::1] indice
     observed ones: missing values). O(nnz k); stored zeros count in den.
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, p
+    cdef Py_ssize_t last = indptr[r] - AHEAD
     cdef bint with_den = den is not None
     cdef double wh, w
     cdef floating *o
@@ -143,6 +158,8 @@ def beta_numerator(const index_t[::1] indptr not None, const index_t[::1] indice
             for c in range(k):
                 d[c] = 0
         for p in range(indptr[i], indptr[i + 1]):
+            if p < last:
+                nmfkit_prefetch(&B[indices[p + AHEAD], 0])
             b = &B[indices[p], 0]
             wh = clip_wh(_dot(&A[i, 0], b, k), beta, tiny)
             w = pow_m2(wh, beta)
@@ -162,6 +179,7 @@ def beta_stored(const index_t[::1] indptr not None, const index_t[::1] indices n
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, p, ch
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t last = indptr[r] - AHEAD
     cdef double part, wh, x, result
     cdef double *partials = new_partials(n_chunks, 1)
     if partials == NULL:
@@ -170,6 +188,8 @@ def beta_stored(const index_t[::1] indptr not None, const index_t[::1] indices n
         part = 0.0
         for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
             for p in range(indptr[i], indptr[i + 1]):
+                if p < last:
+                    nmfkit_prefetch(&B[indices[p + AHEAD], 0])
                 x = data[p]
                 wh = _dot(&A[i, 0], &B[indices[p], 0], k)
                 part = part + beta_div(x, wh, beta, tiny)
