@@ -143,6 +143,11 @@ def _read_csv(path):
             raise InputError(f"{path}: only a header line; no rows of numbers follow it.")
     labels = all(_number(row[0]) is None for _, row in rows) and len(rows[0][1]) > 1
     width = len(rows[0][1])
+    if all(len(row) == width for _, row in rows):
+        try:  # the fast path: numpy parses all the fields at once
+            return np.array([row[labels:] for _, row in rows]).astype(np.float64)
+        except ValueError:
+            pass  # find and report the first bad field below
     data = np.empty((len(rows), width - labels))
     for r, (line, row) in enumerate(rows):
         if len(row) != width:

@@ -36,8 +36,8 @@ _LARGE_M = 5000
 _RANDOM_INITS = ("random", "nndsvdar")
 
 
-def parse_ks(ks):
-    """Ranks as a sorted-as-given tuple of distinct ints >= 2.
+def parse_ks(ks, low=2):
+    """Ranks as a tuple of distinct ints >= low, in the order given.
 
     Accepts an iterable of ints, a range, or a string such as "2-8", "2,4,6" or "2-4,8".
     """
@@ -64,7 +64,7 @@ def parse_ks(ks):
                         f"such as '2-8', got {ks!r}.") from None
     if not ks:
         raise ValueError("ks is empty; give at least one rank, e.g. ks=range(2, 9).")
-    out = tuple(check_int(k, "each rank in ks", 2) for k in ks)
+    out = tuple(check_int(k, "each rank in ks", low) for k in ks)
     if len(set(out)) != len(out):
         raise ValueError(f"ks has repeated ranks: {list(out)}; give each rank once.")
     return out
