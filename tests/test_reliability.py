@@ -51,7 +51,7 @@ def _corrupt_csr(kind):
 
 BAD_X = {
     "negative": (np.array([[1.0, -1.0], [2.0, 3.0]]), ValueError, "Negative"),
-    "nan": (np.array([[1.0, np.nan], [2.0, 3.0]]), ValueError, "NaN"),
+    "all_nan": (np.full((2, 3), np.nan), ValueError, "no observed entry"),
     "inf": (np.array([[1.0, np.inf], [2.0, 3.0]]), ValueError, "infinity"),
     "neg_inf": (np.array([[1.0, -np.inf], [2.0, 3.0]]), ValueError, "infinity"),
     "empty_rows": (np.zeros((0, 4)), ValueError, "0 sample"),
@@ -94,7 +94,9 @@ BAD_PARAMS = [
     (dict(n_init=0), ValueError, "n_init"),
     (dict(init="svd"), ValueError, "init"),
     (dict(beta_loss="euclid"), ValueError, "beta_loss"),
-    (dict(beta_loss=0.5), ValueError, "beta_loss"),
+    (dict(beta_loss=float("inf")), ValueError, "beta_loss"),
+    (dict(beta_loss=[2]), TypeError, "beta_loss"),
+    (dict(solver="hals", beta_loss=1.5), ValueError, "solver"),
     (dict(solver="newton"), ValueError, "solver"),
     (dict(solver="hals", beta_loss="kullback-leibler"), ValueError, "solver"),
     (dict(alpha_W=-1.0), ValueError, "alpha_W"),

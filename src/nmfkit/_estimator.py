@@ -14,9 +14,10 @@ import scipy.sparse as sp
 from . import _init as init_mod
 from ._matrix import Matrix
 from ._solver import Penalty, run, solve_w
+from ._stream import StreamState, stream_step
 from ._threads import blas_single_threaded, effective_n_threads
-from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_float,
-                          check_int)
+from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_factor,
+                          check_float, check_int)
 
 try:  # optional: scikit-learn's base classes, for its tooling
     from sklearn.base import BaseEstimator as _Base
@@ -57,8 +58,8 @@ def _regularization(alpha_W, alpha_H, l1_ratio, shape):
 
 def _internal_penalty(M, beta, l1W, l2W, l1H, l2H):
     """Penalties in the internal scaling and orientation of M."""
-    # The objective scales as s^2 (Frobenius) or s (KL), the factors as sqrt(s).
-    obj_pow = 2.0 if beta == 2.0 else 1.0
+    # The objective scales as s^beta, the factors as sqrt(s).
+    obj_pow = beta
 
     def rescale(weight, power):
         if weight == 0:
@@ -81,9 +82,27 @@ def _floor(M, k, floor):
     return check_float(floor, "floor") / np.sqrt(M.scale)
 
 
-def _polish_iter(opts):
-    """Sweep budget of the W solve: cheap HALS sweeps for Frobenius, MU steps for KL."""
-    return 10 * opts["max_iter"] if opts["beta"] == 2.0 else opts["max_iter"]
+def _polish_iter(opts, M):
+    """Sweep budget of the W solve: cheap HALS sweeps for Frobenius, MU steps otherwise."""
+    if opts["beta"] == 2.0 and not M.masked:
+        return 10 * opts["max_iter"]
+    return opts["max_iter"]
+
+
+def _check_problem(M, opts):
+    """What the data allows of the loss and the solver, once the data is known; 'auto'
+    picks mu for missing values."""
+    if M.masked and opts["solver_name"] == "auto":
+        opts["solver"] = "mu"
+    if opts["beta"] <= 0 and M.has_zero():
+        raise ValueError(f"When beta_loss <= 0 (here {opts['beta']:g}) and X contains zeros, "
+                         "the divergence is undefined and the solver may diverge. Add a small "
+                         "positive value to X, mark the zeros as missing, or use a positive "
+                         "beta_loss.")
+    if M.general(opts["beta"]) and opts["solver"] == "hals":
+        what = "missing values" if M.masked else f"beta_loss={opts['beta']:g}"
+        raise ValueError(f"solver='{opts['solver_name']}' minimizes the Frobenius loss of fully "
+                         f"observed data only; for {what} use solver='mu' (or 'auto').")
 
 
 class NMF(_NamesMixin, _TransformerMixin, _Base):
@@ -104,6 +123,9 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         Iterations between objective evaluations (convergence test, history, callback).
     callback : callable or None
         Called as callback(n_iter, objective) at every evaluation.
+    forget_factor : float in [0, 1], default=0.5
+        partial_fit only: the weight of the statistics of earlier batches is multiplied by
+        this at every batch (1 keeps everything seen; scikit-learn's MiniBatchNMF has the same parameter).
 
     Fitted attributes add loss_history_ (the objective at iterations loss_history_iter_)
     to those of scikit-learn.
@@ -112,7 +134,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     def __init__(self, n_components="auto", *, init=None, solver="auto", beta_loss="frobenius",
                  tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
                  alpha_H="same", l1_ratio=0.0, verbose=0, floor="auto", check_every=10,
-                 callback=None):
+                 callback=None, forget_factor=0.5):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -128,17 +150,20 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self.floor = floor
         self.check_every = check_every
         self.callback = callback
+        self.forget_factor = forget_factor
 
     # -- scikit-learn plumbing --------------------------------------------------------------
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
+        tags.input_tags.allow_nan = True  # NaN marks a missing value
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"requires_positive_X": True, "preserves_dtype": [np.float64, np.float32]}
+        return {"requires_positive_X": True, "allow_nan": True,
+                "preserves_dtype": [np.float64, np.float32]}
 
     @property
     def _n_features_out(self):
@@ -165,28 +190,35 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
 
     def _options(self):
         beta = beta_to_float(self.beta_loss)
-        solver = check_choice(self.solver, "solver", SOLVERS)
+        solver_name = solver = check_choice(self.solver, "solver", SOLVERS)
         if solver == "auto":
             solver = "hals" if beta == 2.0 else "mu"
         solver = "hals" if solver == "cd" else solver
         if solver == "hals" and beta != 2.0:
-            raise ValueError("solver='hals' (or 'cd') minimizes the Frobenius loss only; use "
-                             "solver='mu' for beta_loss='kullback-leibler'.")
+            raise ValueError(f"solver='{solver_name}' minimizes the Frobenius loss only; use "
+                             f"solver='mu' for beta_loss={self.beta_loss!r}.")
         if self.init is not None:
             check_choice(self.init, "init", INITS)
-        return dict(beta=beta, solver=solver, tol=check_float(self.tol, "tol"),
+        return dict(beta=beta, solver=solver, solver_name=solver_name, tol=check_float(self.tol, "tol"),
                     max_iter=check_int(self.max_iter, "max_iter"),
                     check_every=check_int(self.check_every, "check_every"),
                     n_init=check_int(self.n_init, "n_init"),
                     verbose=check_int(self.verbose, "verbose", 0))
 
     # -- fitting ---------------------------------------------------------------------------
-    def fit_transform(self, X, y=None, W=None, H=None):
-        """Learn the factorization of X and return W (n_samples x n_components)."""
+    def fit_transform(self, X, y=None, W=None, H=None, mask=None):
+        """Learn the factorization of X and return W (n_samples x n_components).
+
+        Missing values: NaN entries of a dense X, and the entries where `mask` (a boolean
+        array of X's shape, or for any X a sparse matrix whose stored nonzeros are the
+        observed entries) is False, are unobserved: the updates and the objective sum over
+        the observed entries only.
+        """
         opts = self._options()
         if self.callback is not None and not callable(self.callback):
             raise TypeError(f"callback must be callable, got {self.callback!r}.")
-        M = Matrix(X)
+        M = Matrix(X, mask=mask)
+        _check_problem(M, opts)
         k = _resolve_k(self.n_components, M.shape, W, H, self.init)
         init = self.init if self.init is not None else init_mod.default_init(k, M.shape)
         if init != "custom" and (W is not None or H is not None):
@@ -208,7 +240,65 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self.loss_history_ = M.external_divergence(best.history, opts["beta"])
         self.loss_history_iter_ = np.asarray(best.history_iters)
         self._init_used = init
+        self._stream = None
         return W_out
+
+    def partial_fit(self, X, y=None, W=None, H=None, mask=None):
+        """Update components_ from one batch of rows of X; returns self.
+
+        For data that does not fit in memory: call it on batches of rows, for as many
+        passes as wanted (see nmfkit._stream for the update). The first call starts
+        components_ from `init` on its batch (or from H with init='custom'), unless the
+        model is already fitted, in which case it goes on from components_. Missing values
+        as in fit_transform. Sets n_steps_ (the batches seen).
+        """
+        opts = self._options()
+        rho = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
+        M = Matrix(X, mask=mask)
+        _check_problem(M, opts)
+        rng = None if getattr(self, "_stream", None) is None else self._stream.rng
+        rng = rng if rng is not None else init_mod.check_random_state(self.random_state)
+        root = np.sqrt(M.scale)
+        if hasattr(self, "components_"):
+            if M.shape[1] != self.components_.shape[1]:
+                raise ValueError(f"X has {M.shape[1]} features, but {type(self).__name__} is "
+                                 f"expecting {self.components_.shape[1]} features as input.")
+            H_ext = self.components_.astype(M.dtype)
+            k = H_ext.shape[0]
+            init = self._init_used
+        else:
+            k = _resolve_k(self.n_components, M.shape, W, H, self.init)
+            init = self.init if self.init is not None else init_mod.default_init(k, M.shape)
+            if init in ("nndsvd", "nndsvda", "nndsvdar", "spa") and k > min(M.shape):
+                init = "random"
+            if init == "custom":  # only H is needed: each batch solves its own W
+                H_ext = check_factor(H, "H", (k, M.shape[1]), M.dtype)
+            else:
+                with blas_single_threaded():
+                    _, H0 = init_mod.initialize(M.for_init(), k, init, rng)
+                H_ext = H0 * M.dtype.type(root)
+        if getattr(self, "_stream", None) is None:
+            self._stream = StreamState(M.shape[1], k, rng)
+        W0 = init_mod.least_squares_start(M.for_init(), H_ext / M.dtype.type(root))
+        W0 *= M.dtype.type(root)
+        floor = _floor(M, k, self.floor)
+        n = M.shape[1]
+
+        def penalty_for(rows):
+            l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
+                                                 (rows, n))
+            return Penalty(l1={"w": l1W, "h": l1H}, l2={"w": l2W, "h": l2H})
+
+        H_new, _ = stream_step(M, H_ext, W0, self._stream, beta=opts["beta"], rho=rho,
+                               penalty_for=penalty_for, floor_ext=floor * root, w_floor=floor,
+                               w_penalty=self._penalty(M, opts["beta"]),
+                               max_iter=_polish_iter(opts, M))
+        self._record_features(X, n)
+        self.components_ = H_new
+        self.n_components_ = k
+        self.n_steps_ = self._stream.n_steps
+        self._init_used = init
+        return self
 
     def _restarts(self, M, k, init, opts, penalty, floor, W, H):
         """n_init runs from seeded starts; the best, finished by the exact W solve."""
@@ -216,7 +306,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         best = None
         for r in range(opts["n_init"]):
             run_init = init if r == 0 or init in ("random", "nndsvdar") else "random"
-            W0, H0 = init_mod.initialize(M.external(), k, run_init, rng, W, H)
+            W0, H0 = init_mod.initialize(M.for_init(), k, run_init, rng, W, H)
             Wi, Hti = M.to_internal(W0, H0, scaled=run_init != "custom")
             res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
                       max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
@@ -228,7 +318,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             # Finish with the exact W for the final H: what transform(X) computes. tol=0
             # asks for exactly max_iter iterations of the solver, so it is left out then.
             solve_w(M, best.W, best.Ht, beta=opts["beta"], penalty=penalty, floor=floor,
-                    max_iter=_polish_iter(opts))
+                    max_iter=_polish_iter(opts, M))
         return best, M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
 
     def fit(self, X, y=None, **params):
@@ -236,26 +326,27 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self.fit_transform(X, **params)
         return self
 
-    def transform(self, X):
-        """W for X with components_ fixed, started as fit starts and iterated to tol."""
+    def transform(self, X, mask=None):
+        """W for X with components_ fixed, started as fit starts and iterated to tol.
+
+        X may have missing values, given as in fit_transform (NaN or mask)."""
         self._check_fitted()
         opts = self._options()
-        M = Matrix(X)
+        M = Matrix(X, mask=mask)
+        _check_problem(M, opts)
         if M.shape[1] != self.components_.shape[1]:
             raise ValueError(f"X has {M.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.components_.shape[1]} features as input.")
         k = self.components_.shape[0]
         H = self.components_.astype(M.dtype)
-        init = self._init_used if self._init_used != "custom" else "nndsvda"
-        if init.startswith("nndsvd") and k > min(M.shape):
-            init = "random"
         penalty = self._penalty(M, opts["beta"])
         with blas_single_threaded():
-            W0, _ = init_mod.initialize(M.external(), k, init,
-                                        init_mod.check_random_state(self.random_state))
+            # the unconstrained least-squares W, clipped: far closer to the answer than a
+            # generic start, which matters most for the slow multiplicative W solve
+            W0 = init_mod.least_squares_start(M.for_init(), H / M.dtype.type(np.sqrt(M.scale)))
             Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
             solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty,
-                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts))
+                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts, M))
         return M.to_external(Wi, Hti)[0]
 
     def inverse_transform(self, X=None, *, Xt=None):
@@ -275,12 +366,14 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
 def nmf(X, n_components="auto", **params):
     """Factorize X ~= W H in one call; returns (W, H, info).
 
-    Takes the parameters of NMF. info is a dict with n_iter, reconstruction_err,
-    loss_history, loss_history_iter and the fitted estimator under 'model'.
+    Takes the parameters of NMF, and W, H, mask as fit_transform does. info is a dict
+    with n_iter, reconstruction_err, loss_history, loss_history_iter and the fitted
+    estimator under 'model'.
     """
     W_init, H_init = params.pop("W", None), params.pop("H", None)
+    mask = params.pop("mask", None)
     model = NMF(n_components, **params)
-    W = model.fit_transform(X, W=W_init, H=H_init)
+    W = model.fit_transform(X, W=W_init, H=H_init, mask=mask)
     info = {"n_iter": model.n_iter_, "reconstruction_err": model.reconstruction_err_,
             "loss_history": model.loss_history_, "loss_history_iter": model.loss_history_iter_,
             "model": model}

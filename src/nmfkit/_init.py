@@ -1,4 +1,4 @@
-"""Starting points: random, NNDSVD and its two variants, custom.
+"""Starting points: random, NNDSVD and its two variants, SPA, custom.
 
 The random start and the NNDSVD family follow scikit-learn's definitions (Boutsidis &
 Gallopoulos 2008), so the same random_state gives the same random start as
@@ -94,6 +94,78 @@ def _nndsvd(X, k, variant, rng):
     return W, H
 
 
+def spa(V, k, normalize=True):
+    """Indices of k columns of V chosen by the successive projection algorithm (SPA).
+
+    V is a nonnegative dense array or sparse matrix (m x n). If V is separable, V = W [I, H']
+    up to a permutation of its columns, with the columns of H' summing to at most 1, SPA
+    returns the columns that form W, exactly without noise and robustly with small noise
+    (Arora et al. 2012; Gillis & Vavasis 2014). normalize=True first scales each column to
+    unit l1 norm, which makes any separable nonnegative V satisfy that assumption.
+
+    Each step picks the column of largest residual norm, then projects every column onto
+    the orthogonal complement of it. The residual is never formed: with the orthonormal
+    basis U of the chosen columns, ||r_j||^2 = ||v_j||^2 - ||U^T v_j||^2, so the cost is
+    O(k nnz(V) + k^2 (m + n)) and a sparse V stays sparse.
+    """
+    from ._validation import check_dense, check_int, check_sparse
+    k = check_int(k, "k")
+    V = check_sparse(V, "V") if sp.issparse(V) else check_dense(V, "V")
+    m, n = V.shape
+    if k > n:
+        raise ValueError(f"k={k} exceeds the number of columns of V ({n}).")
+    V = V.astype(np.float64)
+    if normalize:
+        l1 = np.asarray(abs(V).sum(axis=0)).ravel()
+        scale = np.divide(1.0, l1, out=np.zeros_like(l1), where=l1 > 0)
+        V = V @ sp.diags(scale) if sp.issparse(V) else V * scale
+    norms = np.asarray(V.multiply(V).sum(axis=0) if sp.issparse(V) else
+                       np.einsum("ij,ij->j", V, V)).ravel()
+    residual = norms.copy()
+    U = np.zeros((m, k))
+    UtV = np.zeros((k, n))
+    chosen = []
+    for i in range(k):
+        masked = residual.copy()
+        masked[chosen] = -np.inf
+        j = int(np.argmax(masked))
+        if not residual[j] > 1e-12 * max(norms.max(), 1e-300):
+            raise ValueError(f"V has rank {i} < k={k} (after {i} columns every residual is "
+                             "zero): choose a smaller k.")
+        col = V[:, [j]].toarray().ravel() if sp.issparse(V) else V[:, j].copy()
+        for _ in range(2):  # Gram-Schmidt twice: orthogonal to working precision
+            col -= U[:, :i] @ (U[:, :i].T @ col)
+        u = col / np.linalg.norm(col)
+        U[:, i] = u
+        UtV[i] = np.asarray(V.T @ u).ravel()
+        residual = np.maximum(norms - np.einsum("ij,ij->j", UtV[:i + 1], UtV[:i + 1]), 0.0)
+        chosen.append(j)
+    return np.asarray(chosen, dtype=np.intp)
+
+
+def _spa_start(X, k):
+    """W = the k columns SPA picks; H = nonnegative least squares fit of X by them."""
+    cols = spa(X, k)
+    W = X[:, cols]
+    W = W.toarray() if sp.issparse(W) else np.array(W)
+    W = W.astype(np.float64)
+    gram = W.T @ W
+    WtX = np.asarray((X.T @ W).T if sp.issparse(X) else W.T @ X, dtype=np.float64)
+    H = np.linalg.lstsq(gram, WtX, rcond=None)[0]
+    np.maximum(H, 0.0, out=H)
+    return W, H
+
+
+def least_squares_start(X, H):
+    """W = max(X H^T (H H^T)^+, small): a start for W when H is known (streaming)."""
+    XHt = np.asarray(X @ H.T.astype(np.float64) if sp.issparse(X) else
+                     X.astype(np.float64) @ H.T.astype(np.float64))
+    W = np.linalg.lstsq(H.astype(np.float64) @ H.T.astype(np.float64), XHt.T, rcond=None)[0].T
+    positive = W[W > 0]
+    np.maximum(W, 1e-3 * positive.mean() if positive.size else 1.0, out=W)
+    return np.ascontiguousarray(W, dtype=X.dtype)
+
+
 def default_init(k, shape):
     """scikit-learn's default: 'nndsvda' when k <= min(m, n), else 'random'."""
     return "nndsvda" if k <= min(shape) else "random"
@@ -118,5 +190,8 @@ def initialize(X, k, init, random_state, W=None, H=None):
         return np.ascontiguousarray(Ws), np.ascontiguousarray(Hs)
     if sp.issparse(X) and X.nnz == 0 or not sp.issparse(X) and not X.any():
         return np.ones((m, k), dtype=dtype), np.ones((k, n), dtype=dtype)
+    if init == "spa":
+        W, H = _spa_start(X, k)
+        return W.astype(dtype), H.astype(dtype)
     W, H = _nndsvd(X, k, init, rng)
     return W.astype(dtype), H.astype(dtype)

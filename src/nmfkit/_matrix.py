@@ -4,6 +4,11 @@ Internally the problem is always V ~= W Ht^T with W (m x k) and Ht (n x k) C-con
 both factor updates are row-parallel. A Fortran-ordered dense V is used through its
 C-ordered transpose (the roles of W and H swap; nothing is copied). A sparse V is held as
 canonical CSR together with the CSR of its transpose (twice nnz, never m x n).
+
+Missing values: a dense V keeps NaN at its unobserved entries (a mask given with a dense
+V makes one copy with NaN where the mask is False). A sparse V with a mask is held as the
+CSR of its observed entries, explicit zeros included, so every sum runs over the observed
+pattern only.
 """
 
 import numpy as np
@@ -11,7 +16,7 @@ import scipy.sparse as sp
 
 from ._kernels import _dense, _sparse
 from ._threads import threads_for
-from ._validation import check_dense, check_sparse
+from ._validation import check_dense, check_mask, check_sparse
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
@@ -34,10 +39,13 @@ class Matrix:
     has extreme magnitudes), sq_norm, total, vmax (of the internal matrix, in double).
     """
 
-    def __init__(self, X, name="X"):
+    def __init__(self, X, name="X", mask=None):
         self.scale = 1.0
+        self.masked = False
         if sp.issparse(X):
             csr = check_sparse(X, name)
+            if mask is not None:
+                csr = self._observed(csr, check_mask(mask, csr.shape))
             self.kind, self.transposed = "csr", False
             self.shape, self.dtype = csr.shape, csr.dtype
             vmax = float(csr.data.max()) if csr.nnz else 0.0
@@ -54,11 +62,20 @@ class Matrix:
             data = csr.data.astype(np.float64)
             self.sq_norm, self.total = float(data @ data), float(data.sum())
             self.nnz = csr.nnz
+            self.n_observed = csr.nnz if self.masked else csr.shape[0] * csr.shape[1]
         else:
-            arr = check_dense(X, name)
+            arr = check_dense(X, name, allow_nan=True)
+            if mask is not None:
+                mask = check_mask(mask, arr.shape)
+                if sp.issparse(mask):
+                    mask = mask.toarray()
+                arr = np.where(mask, arr, arr.dtype.type(np.nan))
+                if np.isnan(arr).all():
+                    raise ValueError("mask leaves no observed entry of X; NMF needs some data.")
+            self.masked = bool(np.isnan(arr).any())
             self.kind = "dense"
             self.shape, self.dtype = arr.shape, arr.dtype
-            vmax = float(arr.max())
+            vmax = float(np.nanmax(arr))
             self.scale = _extreme_scale(vmax, self.dtype)
             if self.scale != 1.0:
                 arr = arr / self.dtype.type(self.scale)
@@ -67,14 +84,54 @@ class Matrix:
                 self.V = arr.T
             else:
                 self.V = np.ascontiguousarray(arr)
-            self.sq_norm = float(np.einsum("ij,ij->", self.V, self.V, dtype=np.float64))
-            self.total = float(self.V.sum(dtype=np.float64))
+            self.sq_norm = float(np.nansum(np.square(self.V, dtype=np.float64)))
+            self.total = float(np.nansum(self.V, dtype=np.float64))
             self.nnz = self.V.size
+            self.n_observed = int(self.V.size - np.isnan(self.V).sum()) if self.masked \
+                else self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0
         eps = float(np.finfo(self.dtype).eps)
         # Below this, a product W H is read as this (never divided by 0).
         self.tiny = eps * self.vmax * 1e-3
-        self._buf = None
+        self._buf = {}
+        # the kernels' specialization, named explicitly where V is passed as None
+        self._ctype = "float" if self.dtype == np.float32 else "double"
+
+    def _observed(self, csr, mask):
+        """The CSR of V's observed entries, explicit zeros included (self.masked)."""
+        if not sp.issparse(mask):
+            mask = sp.csr_matrix(mask)
+            mask.data = np.ones(mask.nnz, dtype=bool)
+        if mask.nnz == 0:
+            raise ValueError("mask has no observed entry (no True value); NMF needs some data.")
+        mask.sort_indices()
+        rows = np.repeat(np.arange(mask.shape[0]), np.diff(mask.indptr))
+        values = np.asarray(csr[rows, mask.indices], dtype=csr.dtype).ravel()
+        self.masked = True
+        return sp.csr_matrix((values, mask.indices.copy(), mask.indptr.copy()),
+                             shape=csr.shape)
+
+    def has_zero(self):
+        """Whether an observed entry of V is 0 (where beta <= 0 is undefined)."""
+        if self.kind == "dense":
+            return bool((self.V == 0).any())
+        return self.n_observed > self.nnz or bool((self.X[2] == 0).any())
+
+    def for_init(self):
+        """V in the caller's orientation for the initialization, with the missing entries
+        filled in: by the observed mean of their column (dense), or the observed entries
+        divided by the observed fraction (sparse: an unbiased estimate of V for the SVD)."""
+        V = self.external()
+        if not self.masked:
+            return V
+        if self.kind == "csr":
+            return V * V.dtype.type(self.shape[0] * self.shape[1] / self.n_observed)
+        observed = ~np.isnan(V)
+        counts = observed.sum(axis=0)
+        sums = np.where(observed, V, 0).sum(axis=0, dtype=np.float64)
+        means = np.divide(sums, counts, out=np.full(V.shape[1], sums.sum() / counts.sum()),
+                          where=counts > 0)
+        return np.where(np.isnan(V), means[None, :].astype(V.dtype), V)
 
     # -- orientation -------------------------------------------------------------------
     @property
@@ -111,26 +168,30 @@ class Matrix:
             return sp.csr_matrix(self.X[::-1], shape=self.shape, copy=False)
         return self.V.T if self.transposed else self.V
 
-    def buffers(self, n_threads):
-        """Workspace of the dense KL kernels: one row of L elements per thread.
+    def buffers(self, n_threads, which=0):
+        """Workspace of the tiled dense kernels: one row of L elements per thread.
 
         L is a fortieth of V (between 256 KiB and 4 MiB, at least one row of V), so two
         threads use a twentieth; it depends on V alone up to many threads (the kernels' tiles
         follow L, so results then do not depend on the thread count), and shrinks beyond so
-        that all threads together stay within a tenth of V (or 1 MiB).
+        that all threads together stay within a tenth of V (or 1 MiB). A sparse V is sized
+        as if dense. `which` tells apart the two buffers of beta_products.
         """
-        if self._buf is None or self._buf.shape[0] != n_threads:
-            n, item = self.V.shape[1], self.dtype.itemsize
-            per_thread = min(max(self.V.nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
-            cap = max(self.V.nbytes / 10, 1 << 20) / n_threads
+        buf = self._buf.get(which)
+        if buf is None or buf.shape[0] != n_threads:
+            m, n = self.internal_shape
+            item = self.dtype.itemsize
+            nbytes = m * n * item
+            per_thread = min(max(nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
+            cap = max(nbytes / 10, 1 << 20) / n_threads
             L = max(n, int(min(per_thread, cap) // item))
-            self._buf = np.empty((n_threads, L), dtype=self.dtype)
-        return self._buf
+            buf = self._buf[which] = np.empty((n_threads, L), dtype=self.dtype)
+        return buf
 
     @property
     def col_block(self):
         """Columns per task of the H-side dense KL numerator: about an eighth of n."""
-        n = self.V.shape[1]
+        n = self.internal_shape[1]
         return int(max(16, min(256, -(-n // 8))))
 
     # -- products ------------------------------------------------------------------------
@@ -156,6 +217,31 @@ class Matrix:
             _sparse.kl_numerator(*self.X, W, Ht, out, self.tiny, n_threads)
         return out
 
+    def general(self, beta):
+        """Whether updates need the general products (beta_products): beta other than 1 and
+        2, or missing values."""
+        return self.masked or beta not in (1.0, 2.0)
+
+    def beta_products(self, W, Ht, num, den, h_side, beta, n_threads):
+        """num, den of the general multiplicative update of W (h_side false) or Ht:
+        num = (V o WH^(beta-2)) B, den = WH^(beta-1) B over the observed entries."""
+        n_threads = threads_for(4.0 * self.n_observed * W.shape[1], n_threads)
+        if self.kind == "dense":
+            _dense.beta_products(self.V, W, Ht, h_side, num, den, self.buffers(n_threads),
+                                 self.buffers(n_threads, 1), self.col_block, beta, self.tiny,
+                                 n_threads)
+            return
+        X, A, B = (self.XT, Ht, W) if h_side else (self.X, W, Ht)
+        if self.masked:
+            _sparse.beta_numerator(*X, A, B, num, den, beta, self.tiny, n_threads)
+            return
+        # Every entry is observed: the zeros of V enter den (not num), exactly, through
+        # tiles of WH that are never stored whole.
+        _sparse.beta_numerator(*X, A, B, num, None, beta, self.tiny, n_threads)
+        _dense.beta_products[self._ctype](None, W, Ht, h_side, None, den, self.buffers(n_threads),
+                             self.buffers(n_threads, 1), self.col_block, beta, self.tiny,
+                             n_threads)
+
     # -- objective -----------------------------------------------------------------------
     def divergence(self, W, Ht, beta, n_threads):
         """D_beta(V | W Ht^T) of the internal problem, accumulated in double."""
@@ -163,6 +249,13 @@ class Matrix:
         if self.kind == "dense":
             return _dense.objective(self.V, W, Ht, self.buffers(n_threads), beta, self.tiny,
                                     n_threads)
+        if self.masked:
+            return _sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, True, n_threads)
+        if beta not in (1.0, 2.0):
+            zeros = _dense.objective[self._ctype](None, W, Ht, self.buffers(n_threads), beta, self.tiny,
+                                     n_threads)
+            return zeros + _sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
+                                               n_threads)
         stored = _sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
         W64, H64 = W.astype(np.float64), Ht.astype(np.float64)
         if beta == 2.0:
@@ -171,15 +264,13 @@ class Matrix:
         return stored - self.total + float(W64.sum(axis=0) @ H64.sum(axis=0))
 
     def external_divergence(self, values, beta):
-        """Internal divergences in the caller's units (Frobenius scales as s^2, KL as s).
+        """Internal divergences in the caller's units (D_beta scales as s^beta).
 
         With extreme data this can overflow to inf; external_error does not.
         """
         with np.errstate(over="ignore"):
-            return np.asarray(values, dtype=np.float64) * np.float64(self.scale) ** (
-                2 if beta == 2.0 else 1)
+            return np.asarray(values, dtype=np.float64) * np.float64(self.scale) ** beta
 
     def external_error(self, value, beta):
         """scikit-learn's reconstruction_err_, sqrt(2 D), in the caller's units."""
-        return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(self.scale) ** (
-            2 if beta == 2.0 else 1))
+        return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(self.scale) ** beta)

@@ -13,6 +13,7 @@ import numpy as np
 
 from ._kernels import _dense, _steps
 from ._threads import blas_single_threaded, effective_n_threads, threads_for
+from ._validation import beta_gamma
 
 # Accelerated inner loops (Gillis & Glineur 2012): alpha and delta of the paper, and the
 # cost of a BLAS flop relative to a flop of the step kernels (measured on x86-64: GEMM at
@@ -94,7 +95,12 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     div_threads = {s: threads_for(4.0 * k * factors[s].shape[0], n_threads) for s in factors}
 
     nums = {s: np.empty_like(factors[s]) for s in order}
-    if beta == 2.0:
+    general = M.general(beta)
+    fro = beta == 2.0 and not general
+    if general:  # beta other than 1 and 2, or missing values: plain MU with a full den
+        dens = {s: np.empty_like(factors[s]) for s in order}
+        gamma = beta_gamma(beta)
+    if fro:
         step_fn = _steps.hals_step if solver == "hals" else _steps.mu_fro_step
         grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype)) for s in factors}
         n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
@@ -123,10 +129,15 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         _steps.mu_div_step(A, nums[s], den, penalty.l1[s], penalty.l2[s], floor, tiny,
                            div_threads[s])
 
+    def beta_update(s):
+        M.beta_products(W, Ht, nums[s], dens[s], s == "h", beta, n_threads)
+        _steps.mu_beta_step(factors[s], nums[s], dens[s], penalty.l1[s], penalty.l2[s], gamma,
+                            floor, tiny, div_threads[s])
+
     def objective(products_ready):
         # After an iteration the Frobenius objective comes from products already formed:
         # ||V||^2 - 2 <A, num> + <A^T A, B^T B> for the side updated last.
-        if beta == 2.0:
+        if fro:
             s = order[-1]
             if not products_ready:
                 value = M.divergence(W, Ht, beta, n_threads)
@@ -150,7 +161,9 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     it = 0
     for it in range(1, max_iter + 1):
         for s in order:
-            if beta == 2.0:
+            if general:
+                beta_update(s)
+            elif fro:
                 fro_update(s, fresh_num=update_h or it == 1)
             else:
                 kl_update(s)
@@ -183,7 +196,8 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     transform() runs this from its start, and fit() runs it from its last W when it has
     converged, so both end at the same minimizer. Frobenius: HALS sweeps over products
     formed once (each sweep costs O(m k^2)). KL: multiplicative updates of W alone.
-    Stops when ||W_new - W_old|| <= rtol ||W||; returns the number of sweeps.
+    General beta or missing values: multiplicative updates of W alone with their full
+    denominator. Stops when ||W_new - W_old|| <= rtol ||W||; returns the number of sweeps.
     """
     n_threads = effective_n_threads()
     factors = {"w": W, "h": Ht}
@@ -192,14 +206,22 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     num = np.empty_like(A)
     k = A.shape[1]
     step_threads = threads_for(2.0 * k * k * A.shape[0], n_threads)
-    if beta == 2.0:
+    general = M.general(beta)
+    if general:
+        den_full = np.empty_like(A)
+        gamma = beta_gamma(beta)
+    elif beta == 2.0:
         M.xb(B, num, s == "h", n_threads)
         gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype))
     else:
         den = B.sum(axis=0)
     sweeps = 0
     for sweeps in range(1, max_iter + 1):
-        if beta == 2.0:
+        if general:
+            M.beta_products(W, Ht, num, den_full, s == "h", beta, n_threads)
+            delta = _steps.mu_beta_step(A, num, den_full, penalty.l1[s], penalty.l2[s], gamma,
+                                        floor, M.tiny, step_threads)
+        elif beta == 2.0:
             delta = _steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
                                      step_threads)[2]
         else:

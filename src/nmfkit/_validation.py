@@ -9,8 +9,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0}
-INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
+LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
+INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "spa", "custom")
 SOLVERS = ("auto", "mu", "amu", "hals", "cd")
 
 
@@ -45,20 +45,27 @@ def check_choice(value, name, choices):
 
 
 def beta_to_float(beta_loss):
-    """'frobenius' -> 2.0, 'kullback-leibler' -> 1.0; the kernels implement these two."""
+    """'frobenius' -> 2, 'kullback-leibler' -> 1, 'itakura-saito' -> 0, or any finite float."""
     if isinstance(beta_loss, str):
         if beta_loss not in LOSSES:
             raise ValueError(
-                f"beta_loss must be 'frobenius' or 'kullback-leibler' (or 2 or 1), got "
-                f"{beta_loss!r}.")
+                "beta_loss must be 'frobenius', 'kullback-leibler', 'itakura-saito' or a "
+                f"number (the beta of the beta-divergence), got {beta_loss!r}.")
         return LOSSES[beta_loss]
     if isinstance(beta_loss, numbers.Real) and not isinstance(beta_loss, (bool, np.bool_)):
-        if float(beta_loss) in (1.0, 2.0):
-            return float(beta_loss)
-        raise ValueError(
-            f"beta_loss={beta_loss!r} is not supported: use 2 ('frobenius') or "
-            f"1 ('kullback-leibler').")
+        if not np.isfinite(beta_loss):
+            raise ValueError(f"beta_loss must be a finite number, got {beta_loss!r}.")
+        return float(beta_loss)
     raise TypeError(f"beta_loss must be a string or a number, got {_kind(beta_loss)}.")
+
+
+def beta_gamma(beta):
+    """The exponent of the multiplicative update that keeps D_beta monotone (DESIGN.md)."""
+    if beta < 1.0:
+        return 1.0 / (2.0 - beta)
+    if beta > 2.0:
+        return 1.0 / (beta - 1.0)
+    return 1.0
 
 
 def working_dtype(dtype, name="X"):
@@ -77,7 +84,8 @@ def working_dtype(dtype, name="X"):
 
 def _check_values(vmin, vmax, name, what="X"):
     if np.isnan(vmin) or np.isnan(vmax):
-        raise ValueError(f"{name} contains NaN; NMF needs finite values: remove or impute them.")
+        raise ValueError(f"{name} contains NaN; NMF needs finite values: remove or impute them, "
+                         "or, for missing values, pass a dense array with NaN (or a mask).")
     if np.isinf(vmin) or np.isinf(vmax):
         raise ValueError(f"{name} contains infinity; NMF needs finite values: clip or drop them.")
     if vmin < 0:
@@ -99,8 +107,11 @@ def _check_shape(shape, name):
                              "column.")
 
 
-def check_dense(X, name="X"):
-    """Return a float32/float64 ndarray that shares memory with X where it can."""
+def check_dense(X, name="X", allow_nan=False):
+    """Return a float32/float64 ndarray that shares memory with X where it can.
+
+    allow_nan: NaN entries are accepted (they mark missing values); an all-NaN X is not.
+    """
     try:
         arr = np.asarray(X)
         if arr.dtype.hasobject:
@@ -115,7 +126,13 @@ def check_dense(X, name="X"):
     dtype = working_dtype(arr.dtype, name)
     if arr.dtype != dtype or not arr.dtype.isnative:
         arr = arr.astype(dtype)
-    _check_values(arr.min(), arr.max(), name)
+    if allow_nan:
+        if np.isnan(arr).all():
+            raise ValueError(f"{name} has no observed entry (all NaN or masked); NMF needs "
+                             "some data.")
+        _check_values(np.nanmin(arr), np.nanmax(arr), name)
+    else:
+        _check_values(arr.min(), arr.max(), name)
     return arr
 
 
@@ -185,3 +202,33 @@ def check_factor(F, name, shape, dtype):
         raise ValueError(f"{name} is all zeros; multiplicative updates cannot move an all-zero "
                          "factor: use a nonzero start.")
     return np.array(arr, dtype=dtype, order="C")
+
+
+def check_mask(mask, shape, name="mask"):
+    """A mask of observed entries: a boolean ndarray (True = observed) or a sparse matrix
+    whose nonzero stored entries are the observed ones. Returns a bool ndarray or a
+    canonical CSR matrix with data all True; the caller's mask is never modified."""
+    if sp.issparse(mask):
+        if tuple(mask.shape) != tuple(shape):
+            raise ValueError(f"{name} has shape {tuple(mask.shape)}, expected {tuple(shape)} "
+                             "(the shape of X).")
+        csr = sp.csr_matrix(mask, copy=True)
+        csr.sum_duplicates()
+        csr.eliminate_zeros()
+        csr.data = np.ones(csr.nnz, dtype=bool)
+        return csr
+    try:
+        arr = np.asarray(mask)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} could not be read as an array ({exc}); pass a boolean array "
+                        "of X's shape (True = observed).") from None
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf" or (arr.size and not np.isin(arr, (0, 1)).all()):
+            raise TypeError(f"{name} must be a boolean array (True = observed), got dtype "
+                            f"{arr.dtype}" + (" with values other than 0 and 1" if
+                                              arr.dtype.kind in "iuf" else "") + ".")
+        arr = arr.astype(bool)
+    if arr.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)} (the shape "
+                         "of X).")
+    return arr

@@ -8,9 +8,9 @@
 # (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
 # count, and every sum is added up in block order: the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport log
 from libc.stdlib cimport free
 
+from ._beta cimport beta_div, clip_wh, pow_m2
 from ._common cimport GEMM_ROWS, floating, gemm_rm, new_partials, total
 
 
@@ -116,22 +116,121 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
                         &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
 
 
-def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
+cdef inline void _beta_tile(const floating *v, Py_ssize_t ldv, floating *p, floating *q,
+                           Py_ssize_t rows, Py_ssize_t cols, double beta,
+                           double tiny) noexcept nogil:
+    # in: p (rows x cols, dense) = a tile of WH. out: p = v wh^(beta-2), q = wh^(beta-1),
+    # both 0 where v is NaN (unobserved). v NULL: every entry is an observed 0 (q only).
+    cdef Py_ssize_t i, j
+    cdef double wh, r, x
+    for i in range(rows):
+        for j in range(cols):
+            wh = clip_wh(p[i * cols + j], beta, tiny)
+            r = pow_m2(wh, beta)
+            if v == NULL:
+                q[i * cols + j] = <floating> (wh * r)
+                continue
+            x = v[i * ldv + j]
+            if x != x:
+                p[i * cols + j] = 0
+                q[i * cols + j] = 0
+            else:
+                p[i * cols + j] = <floating> (x * r)
+                q[i * cols + j] = <floating> (wh * r)
+
+
+def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
+                  const floating[:, ::1] Ht not None, bint h_side, floating[:, ::1] num,
+                  floating[:, ::1] den not None, floating[:, ::1] buf not None,
+                  floating[:, ::1] buf2 not None, Py_ssize_t col_block, double beta,
+                  double tiny, int n_threads):
+    """Numerator and denominator of a beta multiplicative update, one tile of WH at a time.
+
+    V (m x n) IN or None; W (m x k), Ht (n x k) IN; buf, buf2 (n_threads x L) workspace.
+    With P = V o (W Ht^T)^(beta-2) and Q = (W Ht^T)^(beta-1), both 0 where V is NaN
+    (an unobserved entry), and B = Ht (h_side false) or W (h_side true):
+    num OUT = P B, den OUT = Q B, of shape (m x k) or (n x k).
+    V None stands for an all-zero, fully observed V (the zeros of a sparse matrix): only
+    den is computed and num may be None. Tiles as in kl_numerator.
+    """
+    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
+    cdef Py_ssize_t L = buf.shape[1], rows, cb, n_tasks, t, t0, c0, cw, rw, tid
+    cdef bint has_v = V is not None
+    cdef floating *b
+    cdef floating *b2
+    cdef const floating *v
+    _check_workspace(buf, n, n_threads)
+    _check_workspace(buf2, n, n_threads)
+    if has_v and (V.shape[0] != m or V.shape[1] != n or num is None):
+        raise ValueError("V must be (m x n) and num given when V is")
+    if m == 0 or n == 0:
+        if has_v:
+            num[:, :] = 0
+        den[:, :] = 0
+        return
+    if h_side:
+        cb = max(1, min(col_block, n))
+        rows = L // cb
+        n_tasks = (n + cb - 1) // cb
+    else:
+        rows = L // n
+        n_tasks = (m + rows - 1) // rows
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        b = &buf[tid, 0]
+        b2 = &buf2[tid, 0]
+        for t in prange(n_tasks, schedule='dynamic'):
+            if h_side:
+                c0 = t * cb
+                cw = min(cb, n - c0)
+                t0 = 0
+                while t0 < m:
+                    rw = min(rows, m - t0)
+                    gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, &W[t0, 0],
+                            <int> k, &Ht[c0, 0], <int> k, 0.0, b, <int> cw)
+                    v = &V[t0, c0] if has_v else NULL
+                    _beta_tile(v, n, b, b2, rw, cw, beta, tiny)
+                    if has_v:
+                        gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
+                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &num[c0, 0],
+                                <int> k)
+                    gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b2, <int> cw,
+                            &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &den[c0, 0],
+                            <int> k)
+                    t0 = t0 + rw
+            else:
+                t0 = t * rows
+                rw = min(rows, m - t0)
+                gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
+                        &Ht[0, 0], <int> k, 0.0, b, <int> n)
+                v = &V[t0, 0] if has_v else NULL
+                _beta_tile(v, n, b, b2, rw, n, beta, tiny)
+                if has_v:
+                    gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
+                            &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
+                gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b2, <int> n,
+                        &Ht[0, 0], <int> k, 0.0, &den[t0, 0], <int> k)
+
+
+def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
               const floating[:, ::1] Ht not None, floating[:, ::1] buf not None,
               double beta, double tiny, int n_threads):
-    """Beta-divergence D(V | W Ht^T) for beta in {2, 1}, summed in double, tile by tile.
+    """Beta-divergence D(V | W Ht^T), summed in double, tile by tile.
 
-    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
-    beta = 2: 1/2 sum (v - wh)^2.
-    beta = 1: sum over v > 0 of v log(v / max(wh, tiny)) - v, plus sum of wh.
+    V (m x n) IN or None; W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
+    NaN entries of V are unobserved and left out of the sum. V None stands for an all-zero
+    V (the zeros of a sparse matrix: the sum of d(0 | wh)). Products below tiny are read as
+    tiny for beta < 2 (see _beta.pxd); a zero of V needs beta > 0.
     """
-    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
+    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
     cdef Py_ssize_t rows, n_tiles, t, t0, i, j, rw, tid
-    cdef double part, v, wh, d, result
-    cdef bint frob = beta == 2.0
+    cdef double part, v, result
+    cdef bint has_v = V is not None
     cdef floating *b
     cdef double *partials
     _check_workspace(buf, n, n_threads)
+    if has_v and (V.shape[0] != m or V.shape[1] != n):
+        raise ValueError("V must be (m x n)")
     if m == 0 or n == 0:
         return 0.0
     rows = buf.shape[1] // n
@@ -150,17 +249,9 @@ def objective(const floating[:, ::1] V not None, const floating[:, ::1] W not No
             part = 0.0
             for i in range(rw):
                 for j in range(n):
-                    v = V[t0 + i, j]
-                    wh = b[i * n + j]
-                    if frob:
-                        d = v - wh
-                        part = part + 0.5 * d * d
-                    else:
-                        part = part + wh
-                        if v > 0.0:
-                            if wh < tiny:
-                                wh = tiny
-                            part = part + v * log(v / wh) - v
+                    v = V[t0 + i, j] if has_v else 0.0
+                    if v == v:
+                        part = part + beta_div(v, b[i * n + j], beta, tiny)
             partials[t] = part
     result = total(partials, n_tiles, 1, 0)
     free(partials)

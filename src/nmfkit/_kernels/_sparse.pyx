@@ -10,6 +10,7 @@ from libc.math cimport log
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free
 
+from ._beta cimport beta_div, clip_wh, pow_m2
 from ._common cimport CHUNK, floating, new_partials, total
 
 ctypedef fused index_t:
@@ -109,6 +110,71 @@ def stored_terms(const index_t[::1] indptr not None, const index_t[::1] indices 
                     if wh < tiny:
                         wh = tiny
                     part = part + x * log(x / wh)
+        partials[ch] = part
+    result = total(partials, n_chunks, 1, 0)
+    free(partials)
+    return result
+
+
+def beta_numerator(const index_t[::1] indptr not None, const index_t[::1] indices not None,
+                   const floating[::1] data not None, const floating[:, ::1] A not None,
+                   const floating[:, ::1] B not None, floating[:, ::1] num not None,
+                   floating[:, ::1] den, double beta, double tiny, int n_threads):
+    """Beta-update products over X's stored entries, each (AB^T)_ij formed and contracted.
+
+    X CSR (r x c), A (r x k), B (c x k) IN; num (r x k) OUT = P B with
+    P = X o (AB^T)^(beta-2) at the stored entries; den (r x k) OUT, unless None,
+    = Q B with Q = (AB^T)^(beta-1) at the stored entries (when the stored entries are the
+    observed ones: missing values). O(nnz k); stored zeros count in den.
+    """
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, p
+    cdef bint with_den = den is not None
+    cdef double wh, w
+    cdef floating *o
+    cdef floating *d
+    cdef const floating *b
+    for i in prange(r, nogil=True, schedule='dynamic', chunksize=CHUNK,
+                    num_threads=n_threads):
+        o = &num[i, 0]
+        for c in range(k):
+            o[c] = 0
+        if with_den:
+            d = &den[i, 0]
+            for c in range(k):
+                d[c] = 0
+        for p in range(indptr[i], indptr[i + 1]):
+            b = &B[indices[p], 0]
+            wh = clip_wh(_dot(&A[i, 0], b, k), beta, tiny)
+            w = pow_m2(wh, beta)
+            _axpy(<floating> (data[p] * w), b, o, k)
+            if with_den:
+                _axpy(<floating> (wh * w), b, d, k)
+
+
+def beta_stored(const index_t[::1] indptr not None, const index_t[::1] indices not None,
+                const floating[::1] data not None, const floating[:, ::1] A not None,
+                const floating[:, ::1] B not None, double beta, double tiny,
+                bint observed_only, int n_threads):
+    """Sum over X's stored entries of d(x | wh) (observed_only) or d(x | wh) - d(0 | wh).
+
+    X CSR (r x c), A (r x k), B (c x k) IN; in double. The second form is what a sparse
+    V adds to the divergence of an all-zero matrix (see _dense.objective with V None).
+    """
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, p, ch
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef double part, wh, x, result
+    cdef double *partials = new_partials(n_chunks, 1)
+    if partials == NULL:
+        raise MemoryError()
+    for ch in prange(n_chunks, nogil=True, schedule='dynamic', num_threads=n_threads):
+        part = 0.0
+        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
+            for p in range(indptr[i], indptr[i + 1]):
+                x = data[p]
+                wh = _dot(&A[i, 0], &B[indices[p], 0], k)
+                part = part + beta_div(x, wh, beta, tiny)
+                if not observed_only:
+                    part = part - beta_div(0.0, wh, beta, tiny)
         partials[ch] = part
     result = total(partials, n_chunks, 1, 0)
     free(partials)

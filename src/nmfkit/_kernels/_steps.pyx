@@ -7,6 +7,7 @@
 # update, from which the caller gets the objective at the old iterate for free. Rows go in
 # fixed chunks with one partial sum each (see _common.pxd): the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
+from libc.math cimport pow
 from libc.stdlib cimport malloc, free
 
 from ._common cimport (CHUNK, floating, NMFKIT_HAVE_OPENMP, nmfkit_max_threads,
@@ -144,6 +145,43 @@ def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
                 if d <= 0.0:
                     d = tiny
                 new = a * num[i, c] / d
+                if new < floor:
+                    new = floor
+                _store(&A[i, c], new, &s_delta)
+        partials[ch] = s_delta
+    result = total(partials, n_chunks, 1, 0)
+    free(partials)
+    return result
+
+
+def mu_beta_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
+                 const floating[:, ::1] den not None, double l1, double l2, double gamma,
+                 double floor, double tiny, int n_threads):
+    """Multiplicative step with a full denominator (general beta, missing values), in place.
+
+    A (r x k) IN/OUT; num (r x k) IN; den (r x k) IN.
+    A <- max(floor, A * (num / (den + l1 + l2 A))^gamma), a zero denominator read as tiny;
+    gamma is the exponent that keeps the beta-divergence monotone (1 for 1 <= beta <= 2).
+    Returns ||A_new - A_old||^2.
+    """
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef double s_delta, a, d, ratio, new
+    cdef double *partials = new_partials(n_chunks, 1)
+    if partials == NULL:
+        raise MemoryError()
+    for ch in prange(n_chunks, nogil=True, schedule='dynamic', num_threads=n_threads):
+        s_delta = 0.0
+        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
+            for c in range(k):
+                a = A[i, c]
+                d = den[i, c] + l1 + l2 * a
+                if d <= 0.0:
+                    d = tiny
+                ratio = num[i, c] / d
+                if gamma != 1.0:
+                    ratio = pow(ratio, gamma)
+                new = a * ratio
                 if new < floor:
                     new = floor
                 _store(&A[i, c], new, &s_delta)
