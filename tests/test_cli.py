@@ -165,7 +165,8 @@ BAD = {
     "malformed.csv": ("1,2\n3,x\n", "'x' is not a number"),
     "wrong.json": ("[[1, 2]]", "unsupported file type"),
     "vector.npy": (np.ones(3), "1-D"),
-    "nan.csv": ("1,nan\n2,3\n", "NaN"),
+    "inf.csv": ("1,inf\n2,3\n", "infinite"),
+    "nan.npz": (None, "NaN"),
 }
 
 
@@ -174,7 +175,9 @@ BAD = {
 def test_bad_files_exit_1_with_one_line(tmp_path, capsys, name, command):
     content, words = BAD[name]
     path = tmp_path / name
-    if isinstance(content, str):
+    if name == "nan.npz":  # NaN in a sparse file: not a missing value, an error
+        sp.save_npz(path, sp.csr_matrix(np.array([[1.0, np.nan]])))
+    elif isinstance(content, str):
         path.write_text(content)
     elif content is not None:
         np.save(open(path, "wb"), content)
@@ -237,3 +240,30 @@ def test_subprocess_exit_status_and_stderr(tmp_path):
     X = np.array([[1.0, 2, 0], [2, 4, 0], [0, 0, 5]])
     assert W.shape == (3, 2) and H.shape == (2, 3)
     assert printed(proc.stdout) == pytest.approx(objective_of(X, W, H), rel=1e-5)
+
+
+def test_fit_leaves_nan_entries_out(tmp_path, data, capsys):
+    X = data.copy()
+    X[3, 5] = X[10, 0] = np.nan
+    path = tmp_path / "holes.csv"
+    lines = [",".join("NA" if np.isnan(v) else repr(float(v)) for v in row) for row in X]
+    path.write_text("\n".join(lines))
+    out_path = tmp_path / "o.npz"
+    assert main(["fit", str(path), "-k", "4", "-o", str(out_path)]) == 0
+    out = capsys.readouterr().out
+    assert "2 missing (NaN) entries left out of the fit" in out
+    with np.load(out_path) as f:
+        W, H = f["W"], f["H"]
+    observed = ~np.isnan(X)
+    expected = 0.5 * float(np.sum((X - W @ H)[observed] ** 2))
+    assert printed(out) == pytest.approx(expected, rel=1e-5)
+    # the hidden entries are predicted from the rest
+    assert abs((W @ H)[3, 5] - data[3, 5]) < 0.05 * data[3, 5]
+
+
+@pytest.mark.parametrize("loss, words", [("is", "itakura-saito"), ("1.5", "1.5")])
+def test_fit_other_beta_losses(npy, tmp_path, capsys, loss, words):
+    assert main(["fit", str(npy), "-k", "3", "--loss", loss, "--max-iter", "30",
+                 "-o", str(tmp_path / "o.npz")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"objective D_beta\(X \| WH\) = [0-9.e+-]+ \(" + words, out), out

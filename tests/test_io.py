@@ -171,3 +171,14 @@ def test_a_file_that_cannot_be_opened(tmp_path, monkeypatch):
     monkeypatch.setattr(io_mod, "open", refuse, raising=False)
     with pytest.raises(InputError, match="locked.csv: cannot open it \\(Permission denied\\)"):
         read_matrix(path)
+
+
+def test_nan_is_kept_when_allowed(tmp_path):
+    path = write(tmp_path, "holes.csv", "1,NA,2\nnan,3,4\n")
+    X = read_matrix(path, allow_nan=True)
+    np.testing.assert_array_equal(np.isnan(X), [[False, True, False], [True, False, False]])
+    with pytest.raises(InputError, match="2 NaN entries"):
+        read_matrix(path)
+    sp.save_npz(tmp_path / "s.npz", sp.csr_matrix(np.array([[1.0, np.nan]])))
+    with pytest.raises(InputError, match="NaN"):
+        read_matrix(tmp_path / "s.npz", allow_nan=True)

@@ -280,3 +280,20 @@ def test_survey_rejects_bad_data():
         rank_survey(np.ones((1, 5)), [2], n_runs=1)
     with pytest.raises(ValueError, match="Negative"):
         rank_survey(-np.ones((4, 5)), [2], n_runs=1)
+
+
+def test_survey_with_missing_values(survey_data):
+    V, labels, _ = survey_data
+    X = V.copy()
+    X[::5, ::7] = np.nan
+    s = rank_survey(X, [3], n_runs=3, random_state=0, max_iter=400)
+    np.testing.assert_array_equal(s.consensus[3], same_cluster(labels))
+    W, H = s.factors[3]
+    observed = ~np.isnan(X)
+    rss = float(np.sum((X - W @ H)[observed] ** 2))
+    assert s.rss[0] == pytest.approx(rss, rel=1e-6)
+    assert s.evar[0] == pytest.approx(1 - rss / np.sum(X[observed] ** 2), rel=1e-6)
+    mask = np.ones(V.shape, bool)
+    mask[::5, ::7] = False
+    t = rank_survey(V, [3], n_runs=3, random_state=0, max_iter=400, mask=mask)
+    np.testing.assert_allclose(t.rss, s.rss, rtol=1e-10)

@@ -1,5 +1,6 @@
 """nmfkit: fast nonnegative matrix factorization with fused, parallel compiled kernels."""
 
+from ._crossval import RankCV, rank_cv
 from ._datasets import make_low_rank, swimmer
 from ._estimator import NMF, ConvergenceWarning, NotFittedError, nmf
 from ._images import parts_grid
@@ -14,6 +15,6 @@ __version__ = "0.1.0"
 __all__ = ["NMF", "nmf", "spa", "ConvergenceWarning", "NotFittedError", "HAVE_OPENMP",
            "effective_n_threads", "__version__",
            # the jobs: choosing the rank, topics, image parts, pictures
-           "rank_survey", "RankSurvey", "top_terms", "document_topics", "make_topic_corpus",
+           "rank_survey", "RankSurvey", "rank_cv", "RankCV", "top_terms", "document_topics", "make_topic_corpus",
            "parts_grid", "swimmer", "make_low_rank",
            "plot_history", "plot_parts", "plot_consensus", "plot_rank_survey"]

@@ -4,7 +4,8 @@
   nmfkit rank INPUT --ks 2-8 [--runs N] [--plot OUT.png]
   nmfkit demo
 
-INPUT is .npy, .npz (scipy.sparse.save_npz or one array), MatrixMarket .mtx or .csv/.tsv.
+INPUT is .npy, .npz (scipy.sparse.save_npz or one array), MatrixMarket .mtx or .csv/.tsv;
+NaN entries of a dense INPUT (nan or NA in a CSV) are missing values, left out of the fit.
 A file that cannot be used ends the command with exit status 1 and one line on stderr.
 """
 
@@ -14,7 +15,7 @@ import time
 import warnings
 
 _LOSSES = {"frobenius": "frobenius", "fro": "frobenius", "kullback-leibler": "kullback-leibler",
-           "kl": "kullback-leibler"}
+           "kl": "kullback-leibler", "itakura-saito": "itakura-saito", "is": "itakura-saito"}
 _INITS = ("random", "nndsvd", "nndsvda", "nndsvdar")
 _SOLVERS = ("auto", "mu", "amu", "hals", "cd")
 
@@ -44,11 +45,17 @@ def _nonnegative_float(text):
 
 
 def _loss(text):
-    try:
+    if text.lower() in _LOSSES:
         return _LOSSES[text.lower()]
-    except KeyError:
+    try:
+        beta = float(text)
+    except ValueError:
+        beta = float("nan")
+    if not beta == beta or beta in (float("inf"), float("-inf")):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a loss; use frobenius (fro) or kullback-leibler (kl)") from None
+            f"{text!r} is not a loss; use frobenius (fro), kullback-leibler (kl), "
+            "itakura-saito (is) or a beta such as 1.5")
+    return {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(beta, beta)
 
 
 def _ks(text):
@@ -73,7 +80,8 @@ def _parser():
     def common(p):
         p.add_argument("input", metavar="INPUT", help="the data matrix file")
         p.add_argument("--loss", type=_loss, default="frobenius",
-                       help="frobenius (default) or kullback-leibler (kl)")
+                       help="frobenius (default), kullback-leibler (kl), itakura-saito (is) "
+                            "or a beta-divergence's beta, e.g. 1.5")
         p.add_argument("--solver", choices=_SOLVERS, default="auto",
                        help="default auto: hals for frobenius, mu for kullback-leibler")
         p.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
@@ -126,7 +134,7 @@ def _show_bar(args):
 def _read(path):
     from ._io import InputError, read_matrix
     try:
-        return read_matrix(path)
+        return read_matrix(path, allow_nan=True)
     except InputError as exc:
         raise _Failure(str(exc)) from None
     except MemoryError:
@@ -171,13 +179,17 @@ def _run_fit(args):
     objective = 0.5 * err * err
     if args.loss == "frobenius":
         norm = float(np.sqrt(X.multiply(X).sum())) if hasattr(X, "nnz") else float(
-            np.linalg.norm(X))
+            np.sqrt(np.nansum(np.square(X, dtype=np.float64))))
         summary = (f"objective 0.5*||X - WH||_F^2 = {objective:.6g}; relative error "
                    f"||X - WH||_F / ||X||_F = {err / norm if norm > 0 else 0.0:.4g}")
-    else:
+    elif args.loss == "kullback-leibler":
         summary = f"objective KL(X | WH) = {objective:.6g}"
+    else:
+        summary = f"objective D_beta(X | WH) = {objective:.6g} ({args.loss})"
+    n_missing = 0 if hasattr(X, "nnz") else int(np.isnan(X).sum()) if X.dtype.kind == "f" else 0
     print(f"input     {args.input}: {m} x {n}"
-          + (f", sparse with {X.nnz} stored entries" if hasattr(X, "nnz") else ""))
+          + (f", sparse with {X.nnz} stored entries" if hasattr(X, "nnz") else "")
+          + (f", {n_missing} missing (NaN) entries left out of the fit" if n_missing else ""))
     print(f"fit       k={args.k}, {args.loss}, solver {args.solver}, {model.n_iter_} "
           f"iterations" + (" (stopped at --max-iter)" if stopped else " (converged)")
           + f", {wall:.2f} s")

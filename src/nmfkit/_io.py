@@ -36,8 +36,12 @@ def _format(path):
     return None
 
 
-def read_matrix(path):
-    """The 2-D nonnegative matrix in path: an ndarray, or a CSR matrix for sparse files."""
+def read_matrix(path, allow_nan=False):
+    """The 2-D nonnegative matrix in path: an ndarray, or a CSR matrix for sparse files.
+
+    allow_nan: NaN entries of a dense matrix (in a CSV: nan or NA) are kept, as missing
+    values; otherwise, and always in a sparse file, they are an error.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file.")
@@ -54,7 +58,7 @@ def read_matrix(path):
     reader = {".npy": _read_npy, ".npz": _read_npz, ".mtx": _read_mtx, ".mtx.gz": _read_mtx,
               ".csv": _read_csv, ".tsv": _read_csv}[ext]
     X = reader(path)
-    return _check(X, path)
+    return _check(X, path, allow_nan)
 
 
 def _one_line(exc):
@@ -119,7 +123,7 @@ def _number(text):
     try:
         return float(text)
     except ValueError:
-        return None
+        return float("nan") if text.strip() == "NA" else None
 
 
 def _read_csv(path):
@@ -164,8 +168,8 @@ def _read_csv(path):
     return data
 
 
-def _check(X, path):
-    """2-D, numeric, finite, nonnegative, not empty."""
+def _check(X, path, allow_nan=False):
+    """2-D, numeric, finite (NaN allowed in a dense X if allow_nan), nonnegative, not empty."""
     if sp.issparse(X):
         values = X.data
     else:
@@ -181,11 +185,13 @@ def _check(X, path):
     if values.size:
         if values.dtype.kind == "f":
             bad = ~np.isfinite(values)
+            if allow_nan and not sp.issparse(X):
+                bad &= ~np.isnan(values)
             if bad.any():
                 what = "NaN" if np.isnan(values[bad]).any() else "infinite"
                 raise InputError(f"{path}: {int(bad.sum())} {what} entr"
                                  f"{'y' if bad.sum() == 1 else 'ies'}; NMF needs finite values.")
-        vmin = values.min()
+        vmin = np.nanmin(values) if not np.isnan(values).all() else 0.0
         if vmin < 0:
             n_neg = int(np.count_nonzero(values < 0))
             raise InputError(f"{path}: {n_neg} negative entr{'y' if n_neg == 1 else 'ies'} "

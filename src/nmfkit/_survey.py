@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _init as init_mod
-from ._estimator import NMF, ConvergenceWarning, _floor
+from ._estimator import NMF, ConvergenceWarning, _check_problem, _floor
 from ._matrix import Matrix
 from ._solver import run
 from ._threads import blas_single_threaded, effective_n_threads
@@ -172,7 +172,7 @@ def _frobenius_rss(M, W, Ht, n_threads):
 
 def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init="random",
                 max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0, alpha_H="same",
-                l1_ratio=0.0, floor="auto", check_every=10, callback=None, verbose=0):
+                l1_ratio=0.0, floor="auto", check_every=10, mask=None, callback=None, verbose=0):
     """Survey the ranks ks of NMF on V by consensus clustering (Brunet et al. 2004).
 
     Parameters
@@ -186,6 +186,8 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
         Factorizations per rank, each from its own random start.
     beta_loss, solver, max_iter, tol, alpha_W, alpha_H, l1_ratio, floor, check_every
         As for nmfkit.NMF, used by every run.
+    mask : None, or which entries of V are observed, as for NMF.fit (NaN in a dense V also
+        marks a missing entry); rss and evar then sum over the observed entries.
     init : 'random' (default) or 'nndsvdar'
         The start of each run; it must differ between runs, so the deterministic
         NNDSVD variants are refused.
@@ -222,7 +224,8 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
                 floor=floor, check_every=check_every)
     opts = proto._options()
     rng = init_mod.check_random_state(random_state)
-    M = Matrix(V, "V")
+    M = Matrix(V, "V", mask=mask)
+    _check_problem(M, opts)
     m = M.shape[0]
     if m < 2:
         raise ValueError(f"V has {m} row(s); a consensus needs at least 2 rows (samples).")
@@ -233,7 +236,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     penalty = proto._penalty(M, opts["beta"])
     sq_norm = M.sq_norm * M.scale ** 2
     n_threads = effective_n_threads()
-    Vext = M.external()
+    Vext = M.for_init()
 
     out = {name: np.empty(len(ks)) for name in
            ("cophenetic", "dispersion", "rss", "evar", "objective")}
@@ -276,6 +279,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
         warnings.warn(f"{n_unconverged} of {n_runs * len(ks)} runs reached max_iter="
                       f"{opts['max_iter']} before tol={opts['tol']}; increase max_iter for "
                       "steadier consensus matrices.", ConvergenceWarning, stacklevel=2)
-    loss = {2.0: "frobenius", 1.0: "kullback-leibler"}[opts["beta"]]
+    loss = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(
+        opts["beta"], f"beta={opts['beta']:g}")
     return RankSurvey(ks=np.array(ks), consensus=consensus, order=order, factors=factors,
                       n_runs=n_runs, beta_loss=loss, **out)
