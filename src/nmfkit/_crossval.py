@@ -1,0 +1,148 @@
+"""Choosing the rank by cross-validation: hide random entries, fit the rest, score the hidden.
+
+For each repeat, a random fraction `holdout` of the entries of V is hidden through NMF's
+missing-value mask; every k is fitted on the same observed entries, and the error of W H on
+the hidden entries is the held-out error of that k. The training error falls as k grows;
+the held-out error falls while k adds structure and rises once it fits noise, so its minimum
+is the rank to choose (Owen & Perry 2009 bi-cross-validation has the same spirit; this is
+the entry-wise variant, as in Kanagal & Sindhwani 2010).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._estimator import NMF
+from ._init import check_random_state
+from ._survey import parse_ks
+from ._validation import beta_to_float, check_float, check_int
+
+__all__ = ["rank_cv", "RankCV"]
+
+# Above this many entries a sparse V is refused: its mask lists every observed entry.
+_MAX_DENSE_ENTRIES = 50_000_000
+
+
+@dataclass
+class RankCV:
+    """The result of rank_cv, arrays aligned with ks.
+
+    test_error, train_error: the mean per-entry loss (squared error for Frobenius, the
+    generalized KL term for KL) on the hidden and the observed entries, averaged over the
+    repeats; test_errors, train_errors: the same per repeat (n_repeats x len(ks)).
+    """
+    ks: np.ndarray
+    test_error: np.ndarray
+    train_error: np.ndarray
+    test_errors: np.ndarray
+    train_errors: np.ndarray
+    holdout: float
+    n_repeats: int
+    beta_loss: str
+
+    @property
+    def best_k(self):
+        """The rank with the smallest held-out error."""
+        return int(self.ks[int(np.argmin(self.test_error))])
+
+    def table(self):
+        lines = [f"{'k':>4} {'held-out error':>15} {'train error':>12}"]
+        for k, te, tr in zip(self.ks, self.test_error, self.train_error):
+            lines.append(f"{k:>4} {te:>15.6g} {tr:>12.6g}")
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.table()
+
+
+def _entry_loss(v, p, beta):
+    """Per-entry beta-divergence d_beta(v | p) (Frobenius: the squared error (v - p)^2)."""
+    if beta == 2.0:
+        return (v - p) ** 2
+    p = np.maximum(p, np.finfo(np.float64).tiny)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if beta == 1.0:
+            safe = np.where(v > 0, v, 1.0)
+            return np.where(v > 0, v * np.log(safe / p), 0.0) - v + p
+        if beta == 0.0:
+            return v / p - np.log(v / p) - 1
+        return (v ** beta + (beta - 1) * p ** beta - beta * v * p ** (beta - 1)) / (
+            beta * (beta - 1))
+
+
+def _holdout_mask(shape, holdout, rng):
+    """True = observed. Each row and each column keeps at least one observed entry."""
+    m, n = shape
+    observed = rng.random_sample(shape) >= holdout
+    for axis in (1, 0):
+        empty = np.flatnonzero(~observed.any(axis=axis))
+        if empty.size:
+            other = rng.randint(n if axis == 1 else m, size=empty.size)
+            if axis == 1:
+                observed[empty, other] = True
+            else:
+                observed[other, empty] = True
+    return observed
+
+
+def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="auto",
+            init=None, max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0,
+            alpha_H="same", l1_ratio=0.0, callback=None):
+    """Held-out error of NMF at each rank in ks: hide entries, fit the rest, score them.
+
+    Parameters
+    ----------
+    V : array-like or scipy.sparse matrix (m, n), nonnegative. A sparse V is scored on all
+        its entries, zeros included (its zeros are data), so it is handled densely and must
+        have at most 5e7 entries.
+    ks : iterable of int >= 1, or a string such as "1-8".
+    holdout : fraction of entries hidden in each repeat, in (0, 0.5]. Default 0.1.
+    n_repeats : independent hidden sets; every k is scored on the same ones.
+    beta_loss, solver, init, max_iter, tol, alpha_W, alpha_H, l1_ratio : as for NMF.
+    random_state : seeds the hidden sets and the fits.
+    callback : called as callback(k, repeat, test_error) after each fit.
+
+    Returns a RankCV (ks, test_error, train_error, per-repeat arrays, best_k).
+    """
+    ks = parse_ks(ks, low=1)
+    holdout = check_float(holdout, "holdout", 0.0, 0.5, low_open=True)
+    n_repeats = check_int(n_repeats, "n_repeats")
+    beta = beta_to_float(beta_loss)
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    if sp.issparse(V):
+        if V.shape[0] * V.shape[1] > _MAX_DENSE_ENTRIES:
+            raise ValueError(f"V is sparse with {V.shape[0]} x {V.shape[1]} entries; rank_cv "
+                             "scores every entry (zeros are data), which needs a mask of that "
+                             "size: cross-validate a subsample of rows or columns.")
+        V = V.toarray()
+    X = np.asarray(V)
+    if X.ndim != 2 or X.dtype.kind not in "biuf":
+        raise ValueError(f"V must be a 2-D numeric array, got shape {X.shape} and dtype "
+                         f"{X.dtype}.")
+    rng = check_random_state(random_state)
+    test = np.empty((n_repeats, len(ks)))
+    train = np.empty((n_repeats, len(ks)))
+    Xf = X.astype(np.float64)
+    given = ~np.isnan(Xf)  # NaN entries are missing already: never hidden, never scored
+    for r in range(n_repeats):
+        observed = _holdout_mask(X.shape, holdout, rng) & given
+        hidden = given & ~observed
+        seed = int(rng.randint(2**31))
+        for i, k in enumerate(ks):
+            model = NMF(k, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
+                        max_iter=max_iter, random_state=seed, alpha_W=alpha_W,
+                        alpha_H=alpha_H, l1_ratio=l1_ratio)
+            W = model.fit_transform(X, mask=observed)
+            WH = W.astype(np.float64) @ model.components_.astype(np.float64)
+            loss = _entry_loss(Xf, WH, beta)
+            test[r, i] = loss[hidden].mean()
+            train[r, i] = loss[observed].mean()
+            if callback is not None:
+                callback(k, r, float(test[r, i]))
+    loss_name = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(
+        beta, f"beta={beta:g}")
+    return RankCV(ks=np.array(ks), test_error=test.mean(axis=0), train_error=train.mean(axis=0),
+                  test_errors=test, train_errors=train, holdout=holdout, n_repeats=n_repeats,
+                  beta_loss=loss_name)

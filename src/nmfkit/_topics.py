@@ -1,0 +1,156 @@
+"""Topic models: the top terms of each topic, the topic mixture of each document, and a small
+generated corpus with planted topics (no download) to try them on.
+
+With documents as rows of a document-term matrix X (counts or tf-idf), NMF's X ~= W H reads
+as: row t of H (components_) is topic t's weight on each term, and row d of W is how much of
+each topic document d contains.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._init import check_random_state
+from ._validation import check_int
+
+__all__ = ["top_terms", "document_topics", "make_topic_corpus", "TopicCorpus", "TOPIC_WORDS"]
+
+# Planted topics of make_topic_corpus: 12 words each, no word in two topics.
+TOPIC_WORDS = {
+    "astronomy": ("star", "planet", "telescope", "orbit", "galaxy", "comet", "nebula",
+                  "asteroid", "moon", "eclipse", "cosmos", "supernova"),
+    "cooking": ("flour", "butter", "oven", "recipe", "garlic", "simmer", "sauce", "dough",
+                "onion", "pepper", "roast", "skillet"),
+    "football": ("goal", "striker", "referee", "penalty", "midfield", "league", "keeper",
+                 "tackle", "stadium", "coach", "offside", "match"),
+    "finance": ("stock", "bond", "dividend", "interest", "market", "inflation", "portfolio",
+                "equity", "loan", "investor", "yield", "currency"),
+    "music": ("guitar", "melody", "chord", "rhythm", "piano", "concert", "tempo", "violin",
+              "album", "lyrics", "drummer", "harmony"),
+    "gardening": ("seed", "soil", "compost", "tulip", "prune", "weed", "shovel", "hedge",
+                  "blossom", "mulch", "greenhouse", "sprout"),
+}
+# Words every topic uses a little (stop-word-like background).
+_COMMON = ("new", "year", "people", "good", "time", "first", "great", "made", "week", "best")
+
+
+def _components(model_or_components):
+    H = getattr(model_or_components, "components_", model_or_components)
+    if sp.issparse(H):
+        H = H.toarray()
+    H = np.asarray(H, dtype=np.float64)
+    if H.ndim != 2:
+        raise ValueError(f"components must be a fitted NMF model or a 2-D array (n_topics, "
+                         f"n_terms), got an array of shape {H.shape}.")
+    return H
+
+
+def top_terms(model_or_components, vocabulary, n=10, *, weights=False):
+    """The n terms with the largest weight in each topic, largest first.
+
+    model_or_components : a fitted NMF (its components_ are used) or an array
+        (n_topics, n_terms).
+    vocabulary : sequence of n_terms terms (e.g. CountVectorizer().get_feature_names_out()),
+        in the order of the columns of X.
+    n : int, default=10. Fewer are returned when a topic has fewer terms.
+    weights : if True, return (term, weight) pairs instead of terms.
+
+    Returns a list with one list per topic.
+    """
+    H = _components(model_or_components)
+    vocabulary = np.asarray(vocabulary, dtype=object)
+    if vocabulary.ndim != 1 or vocabulary.shape[0] != H.shape[1]:
+        raise ValueError(f"vocabulary has {vocabulary.size} terms but the components have "
+                         f"{H.shape[1]} columns; pass the vocabulary the matrix was built "
+                         "with, one term per column.")
+    n = min(check_int(n, "n"), H.shape[1])
+    out = []
+    for row in H:
+        idx = np.argsort(-row, kind="stable")[:n]
+        out.append([(vocabulary[j], float(row[j])) for j in idx] if weights
+                   else [vocabulary[j] for j in idx])
+    return out
+
+
+def document_topics(W):
+    """Each document's topic mixture: the rows of W scaled to sum to 1.
+
+    W : array (n_documents, n_topics), e.g. NMF.fit_transform(X) or transform(X). A row of
+    zeros (a document with no known terms) stays all zeros. Returns a new float array.
+    """
+    if sp.issparse(W):
+        W = W.toarray()
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be 2-D (n_documents, n_topics), got shape {W.shape}.")
+    if not np.all(np.isfinite(W)) or (W.size and W.min() < 0):
+        raise ValueError("W must be finite and nonnegative (an NMF W); got negative or "
+                         "non-finite entries.")
+    totals = W.sum(axis=1, keepdims=True)
+    return np.divide(W, totals, out=np.zeros_like(W), where=totals > 0)
+
+
+@dataclass
+class TopicCorpus:
+    """A generated corpus: documents (list of str), counts (CSR, documents x terms),
+    vocabulary (array of str, one per column of counts), topics (the planted topic names),
+    topic_words (tuple of word tuples, one per topic) and mixtures (documents x topics,
+    the true topic proportions each document was drawn from)."""
+    documents: list
+    counts: sp.csr_matrix
+    vocabulary: np.ndarray
+    topics: tuple
+    topic_words: tuple
+    mixtures: np.ndarray
+
+
+def make_topic_corpus(n_documents=300, n_topics=None, words_per_document=60, concentration=0.2,
+                      background=0.1, random_state=None):
+    """Short documents drawn from planted topics (a small LDA-style generator, no download).
+
+    Each document has a topic mixture drawn from a symmetric Dirichlet(concentration) (small
+    values: one or two topics per document) and about words_per_document words (Poisson);
+    each word comes from one of the document's topics (Zipf-like weights over its 12 words)
+    or, with probability background, from a list of common words shared by all topics.
+
+    n_topics : int <= 6 or None (all six: astronomy, cooking, football, finance, music,
+    gardening).
+    Returns a TopicCorpus.
+    """
+    names = tuple(TOPIC_WORDS)
+    n_topics = len(names) if n_topics is None else check_int(n_topics, "n_topics")
+    if n_topics > len(names):
+        raise ValueError(f"n_topics must be at most {len(names)}, got {n_topics}.")
+    n_documents = check_int(n_documents, "n_documents")
+    words_per_document = check_int(words_per_document, "words_per_document")
+    if not concentration > 0:
+        raise ValueError(f"concentration must be > 0, got {concentration!r}.")
+    if not 0 <= background < 1:
+        raise ValueError(f"background must be in [0, 1), got {background!r}.")
+    rng = check_random_state(random_state)
+    if isinstance(rng, np.random.Generator):
+        rng = np.random.RandomState(rng.integers(2**32))
+    names = names[:n_topics]
+    topic_words = tuple(TOPIC_WORDS[t] for t in names)
+    vocabulary = np.array([w for words in topic_words for w in words] + list(_COMMON))
+    index = {w: j for j, w in enumerate(vocabulary)}
+    zipf = 1.0 / np.arange(1, 13) ** 0.7
+    zipf /= zipf.sum()
+    mixtures = rng.dirichlet(np.full(n_topics, concentration), size=n_documents)
+    documents = []
+    rows, cols = [], []
+    for d in range(n_documents):
+        length = max(1, rng.poisson(words_per_document))
+        topic = rng.choice(n_topics, size=length, p=mixtures[d])
+        slot = rng.choice(12, size=length, p=zipf)
+        common = rng.random_sample(length) < background
+        words = [_COMMON[rng.randint(len(_COMMON))] if c else topic_words[t][s]
+                 for t, s, c in zip(topic, slot, common)]
+        documents.append(" ".join(words))
+        rows.extend([d] * length)
+        cols.extend(index[w] for w in words)
+    counts = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                           shape=(n_documents, len(vocabulary)))
+    counts.sum_duplicates()
+    return TopicCorpus(documents, counts, vocabulary, names, topic_words, mixtures)

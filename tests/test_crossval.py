@@ -1,0 +1,135 @@
+"""rank_cv: held-out error per rank through the missing-value mask."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nmfkit import RankCV, rank_cv
+from nmfkit import _crossval
+from nmfkit._crossval import _entry_loss, _holdout_mask
+
+
+def poisson_rank4(seed=0):
+    rng = np.random.default_rng(seed)
+    W, H = rng.random((100, 4)) ** 3, rng.random((4, 80)) ** 3
+    return rng.poisson(30 * W @ H).astype(float)
+
+
+def test_held_out_error_is_smallest_at_the_planted_rank():
+    V = poisson_rank4()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = rank_cv(V, range(1, 9), beta_loss="kullback-leibler", max_iter=500, holdout=0.2,
+                     n_repeats=2, random_state=0)
+    assert isinstance(cv, RankCV) and list(cv.ks) == list(range(1, 9))
+    assert cv.test_errors.shape == cv.train_errors.shape == (2, 8)
+    np.testing.assert_allclose(cv.test_error, cv.test_errors.mean(axis=0))
+    assert cv.best_k == 4
+    assert (cv.test_error[:3] > 1.3 * cv.test_error[3]).all()  # too few components: far worse
+    assert cv.test_error[-1] > cv.test_error[3]                # too many: worse again
+    assert cv.train_error[-1] < cv.train_error[3]              # while the fit keeps improving
+    assert (cv.train_error < cv.test_error).all()
+    lines = cv.table().splitlines()
+    assert len(lines) == 9 and lines[0].split()[0] == "k" and str(cv) == cv.table()
+
+
+def test_every_k_is_fitted_with_the_same_mask(monkeypatch):
+    V = poisson_rank4()[:40, :30]
+    seen = []
+    real = _crossval.NMF.fit_transform
+
+    def spy(self, X, *args, mask=None, **kwargs):
+        seen.append((self.n_components, mask.copy()))
+        return real(self, X, *args, mask=mask, **kwargs)
+
+    monkeypatch.setattr(_crossval.NMF, "fit_transform", spy)
+    rank_cv(V, [2, 3], holdout=0.25, n_repeats=2, max_iter=20, random_state=0)
+    assert [k for k, _ in seen] == [2, 3, 2, 3]
+    masks = [m for _, m in seen]
+    assert all(m.dtype == bool and m.shape == V.shape for m in masks)
+    np.testing.assert_array_equal(masks[0], masks[1])   # same hidden set for every k
+    assert (masks[0] != masks[2]).any()                 # a new one per repeat
+    for m in masks:
+        assert abs((~m).mean() - 0.25) < 0.06
+
+
+def test_hidden_entries_do_not_change_the_fit():
+    V = poisson_rank4(1)[:50, :40]
+    a = rank_cv(V, [2, 3], max_iter=50, tol=0, random_state=3)
+    # the same seeds hide the same entries; change every hidden value
+    rng = np.random.RandomState(3)
+    observed = _holdout_mask(V.shape, 0.1, rng)
+    W = V.copy()
+    W[~observed] += 7.0
+    b = rank_cv(W, [2, 3], max_iter=50, tol=0, random_state=3, n_repeats=1)
+    np.testing.assert_allclose(b.train_errors[0], a.train_errors[0], rtol=1e-12)
+    assert (b.test_errors[0] > a.test_errors[0]).all()
+
+
+def test_holdout_mask_keeps_every_row_and_column():
+    rng = np.random.RandomState(0)
+    for shape in ((200, 2), (2, 200), (30, 30)):
+        obs = _holdout_mask(shape, 0.5, rng)
+        assert obs.any(axis=0).all() and obs.any(axis=1).all()
+        # (with two columns a quarter of the rows would be all hidden: one entry comes back)
+        expected = 0.5 - 0.125 if 2 in shape else 0.5
+        assert abs((~obs).mean() - expected) < 0.08
+
+
+def test_nan_entries_are_neither_fitted_nor_scored():
+    V = poisson_rank4()[:40, :30]
+    V[::7, ::5] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = rank_cv(V, [2, 3], max_iter=50, random_state=0)
+    assert np.isfinite(cv.test_error).all() and np.isfinite(cv.train_error).all()
+
+
+def test_sparse_input_matches_dense():
+    V = poisson_rank4()[:40, :30]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = rank_cv(V, [2, 3], max_iter=30, random_state=0)
+        b = rank_cv(sp.csr_matrix(V), [2, 3], max_iter=30, random_state=0)
+    np.testing.assert_allclose(a.test_errors, b.test_errors)
+
+
+def test_entry_loss_is_a_divergence():
+    v = np.array([0.0, 0.5, 1.0, 3.0])
+    for beta in (2.0, 1.0, 1.5, 0.5):
+        d = _entry_loss(v[1:], v[1:], beta)
+        np.testing.assert_allclose(d, 0.0, atol=1e-12)
+        assert (_entry_loss(v, v + 0.3, beta) > 0).all()
+    np.testing.assert_allclose(_entry_loss(v, v + 0.3, 1.0 + 1e-7), _entry_loss(v, v + 0.3, 1.0),
+                               rtol=1e-5)
+    np.testing.assert_allclose(_entry_loss(v, v + 0.3, 2.0), 0.09)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [(dict(holdout=0.0), ValueError, "holdout"),
+                                                (dict(holdout=0.7), ValueError, "holdout"),
+                                                (dict(n_repeats=0), ValueError, "n_repeats"),
+                                                (dict(ks=[0]), ValueError, "ks"),
+                                                (dict(callback=1), TypeError, "callback")])
+def test_bad_parameters(kwargs, exc, words):
+    args = dict(ks=[2])
+    args.update(kwargs)
+    with pytest.raises(exc, match=words):
+        rank_cv(np.ones((5, 5)), **args)
+
+
+def test_large_sparse_input_is_refused(monkeypatch):
+    monkeypatch.setattr(_crossval, "_MAX_DENSE_ENTRIES", 10)
+    with pytest.raises(ValueError, match="subsample"):
+        rank_cv(sp.random(5, 5, density=0.5, format="csr"), [2])
+
+
+def test_callback_reports_each_fit():
+    seen = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cv = rank_cv(poisson_rank4()[:30, :20], [2, 3], n_repeats=2, max_iter=10,
+                     random_state=0, callback=lambda k, r, e: seen.append((k, r, e)))
+    assert [(k, r) for k, r, _ in seen] == [(2, 0), (3, 0), (2, 1), (3, 1)]
+    np.testing.assert_allclose([e for _, _, e in seen], cv.test_errors.ravel())

@@ -1,0 +1,299 @@
+"""rank_survey (Brunet et al. 2004): consensus matrices, cophenetic correlation, dispersion,
+rss and evar; and the helpers behind them."""
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from nmfkit import ConvergenceWarning, rank_survey
+from nmfkit import _survey
+from nmfkit._survey import (consensus_matrix, cophenetic_correlation, dispersion, parse_ks)
+
+
+def planted(m=60, n=120, k=3, noise=0.02, seed=0):
+    """Rows in k shuffled clusters: each row is mostly one of k sparse nonnegative profiles."""
+    rng = np.random.default_rng(seed)
+    H = rng.random((k, n)) ** 4
+    labels = np.repeat(np.arange(k), m // k)
+    rng.shuffle(labels)
+    W = np.eye(k)[labels] + 0.2 * rng.random((m, k))
+    return W @ H + noise * rng.random((m, n)), labels
+
+
+def same_cluster(labels):
+    return (labels[:, None] == labels[None, :]).astype(float)
+
+
+def upgma_cophenetic(D):
+    """Naive average linkage (UPGMA) cophenetic distances, for reference."""
+    clusters = {i: [i] for i in range(D.shape[0])}
+    coph = np.zeros_like(D)
+    while len(clusters) > 1:
+        best = None
+        for a, b in itertools.combinations(clusters, 2):
+            d = D[np.ix_(clusters[a], clusters[b])].mean()
+            if best is None or d < best[0]:
+                best = (d, a, b)
+        d, a, b = best
+        coph[np.ix_(clusters[a], clusters[b])] = d
+        coph[np.ix_(clusters[b], clusters[a])] = d
+        clusters[a] = clusters[a] + clusters.pop(b)
+    return coph
+
+
+# -- parse_ks -----------------------------------------------------------------------------
+@pytest.mark.parametrize("text, expected", [("2-5", (2, 3, 4, 5)), ("2,4,6", (2, 4, 6)),
+                                            ("2-3,7", (2, 3, 7)), (" 3 ", (3,)),
+                                            (range(2, 5), (2, 3, 4)), ([5, 3], (5, 3))])
+def test_parse_ks_reads_ranges_and_lists(text, expected):
+    assert parse_ks(text) == expected
+
+
+@pytest.mark.parametrize("bad, exc, words", [("", ValueError, "cannot read"),
+                                             ("2-x", ValueError, "'2-x'"),
+                                             ("5-2", ValueError, "'5-2'"),
+                                             ([], ValueError, "empty"),
+                                             ([2, 2], ValueError, "repeated"),
+                                             ([1, 2], ValueError, ">= 2"),
+                                             ([2.5], TypeError, "integer"),
+                                             (7, TypeError, "iterable")])
+def test_parse_ks_rejects_bad_ranks_with_a_fix(bad, exc, words):
+    with pytest.raises(exc, match=words):
+        parse_ks(bad)
+
+
+# -- consensus and its summaries ----------------------------------------------------------
+def test_consensus_matrix_is_the_fraction_of_runs_that_pair_two_rows():
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 4, size=(7, 25))
+    C = consensus_matrix(labels)
+    expected = np.mean([lab[:, None] == lab[None, :] for lab in labels], axis=0)
+    np.testing.assert_allclose(C, expected)
+    # relabelling the clusters of a run changes nothing
+    permuted = np.array([np.array([3, 0, 1, 2])[lab] for lab in labels])
+    np.testing.assert_allclose(consensus_matrix(permuted), C)
+    assert np.all(np.diag(C) == 1) and np.allclose(C, C.T)
+
+
+def test_consensus_matrix_rejects_non_2d_labels():
+    with pytest.raises(ValueError, match="n_runs"):
+        consensus_matrix(np.zeros(5, dtype=int))
+
+
+def test_a_reproducible_partition_scores_one():
+    labels = np.array([0, 1, 2, 0, 1, 2, 2, 0, 1, 1])
+    C = same_cluster(labels)
+    assert cophenetic_correlation(C) == pytest.approx(1.0)
+    assert dispersion(C) == pytest.approx(1.0)
+
+
+def test_cophenetic_correlation_matches_a_naive_average_linkage():
+    # continuous values: no ties, so the merge order (and the tree) is unique
+    rng = np.random.default_rng(2)
+    A = rng.random((12, 12))
+    C = (A + A.T) / 2
+    np.fill_diagonal(C, 1.0)
+    D = 1 - C
+    coph = upgma_cophenetic(D)
+    iu = np.triu_indices(12, 1)
+    expected = np.corrcoef(D[iu], coph[iu])[0, 1]
+    assert cophenetic_correlation(C) == pytest.approx(expected, rel=1e-10)
+
+
+def test_dispersion_falls_as_the_runs_disagree():
+    rng = np.random.default_rng(3)
+    base = rng.integers(0, 3, size=40)
+    values = []
+    for flip in (0.0, 0.2, 0.5):
+        runs = [np.where(rng.random(40) < flip, rng.integers(0, 3, size=40), base)
+                for _ in range(20)]
+        values.append(dispersion(consensus_matrix(np.array(runs))))
+    assert values[0] == 1.0 and values[0] > values[1] > values[2] > 0
+    # all pairs at 1/2 contribute 0; only the diagonal counts
+    C = np.full((8, 8), 0.5)
+    np.fill_diagonal(C, 1.0)
+    assert dispersion(C) == pytest.approx(1 / 8)
+
+
+def test_cophenetic_is_nan_when_all_distances_are_equal():
+    assert np.isnan(cophenetic_correlation(np.ones((5, 5))))
+
+
+def test_summaries_reject_a_non_square_matrix():
+    for fn in (cophenetic_correlation, dispersion):
+        with pytest.raises(ValueError, match="square"):
+            fn(np.ones((3, 4)))
+
+
+# -- rank_survey ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def survey_data():
+    V, labels = planted()
+    return V, labels, rank_survey(V, [2, 3, 4], n_runs=8, random_state=0)
+
+
+def test_survey_recovers_planted_clusters(survey_data):
+    V, labels, s = survey_data
+    assert list(s.ks) == [2, 3, 4]
+    for name in ("cophenetic", "dispersion", "rss", "evar", "objective"):
+        assert getattr(s, name).shape == (3,)
+    np.testing.assert_array_equal(s.consensus[3], same_cluster(labels))
+    assert s.cophenetic[1] == pytest.approx(1.0) and s.dispersion[1] == pytest.approx(1.0)
+    # the tree order puts each cluster in one contiguous block
+    ordered = labels[s.order[3]]
+    assert np.count_nonzero(np.diff(ordered)) == 2
+    assert sorted(s.order[3]) == list(range(V.shape[0]))
+    # three profiles explain the data far better than two
+    assert s.rss[1] < 0.1 * s.rss[0] and s.evar[1] > 0.99
+    for k in s.ks:
+        C = s.consensus[k]
+        assert C.shape == (V.shape[0],) * 2 and np.all((0 <= C) & (C <= 1))
+
+
+def test_rss_and_evar_are_those_of_the_best_runs_factors(survey_data):
+    V, _, s = survey_data
+    for i, k in enumerate(s.ks):
+        W, H = s.factors[k]
+        assert W.shape == (V.shape[0], k) and H.shape == (k, V.shape[1])
+        rss = float(np.sum((V - W @ H) ** 2))
+        assert s.rss[i] == pytest.approx(rss, rel=1e-8, abs=1e-10 * np.sum(V ** 2))
+        assert s.evar[i] == pytest.approx(1 - rss / np.sum(V ** 2), rel=1e-8)
+        assert s.objective[i] == pytest.approx(0.5 * rss, rel=1e-8, abs=1e-10 * np.sum(V ** 2))
+
+
+@pytest.mark.parametrize("layout", ["csr", "csc", "fortran", "float32"])
+def test_survey_layouts_agree(survey_data, layout):
+    V, labels, s = survey_data
+    X = {"csr": lambda: sp.csr_matrix(V), "csc": lambda: sp.csc_matrix(V),
+         "fortran": lambda: np.asfortranarray(V), "float32": lambda: V.astype(np.float32)}[layout]()
+    t = rank_survey(X, [3], n_runs=4, random_state=0)
+    np.testing.assert_array_equal(t.consensus[3], same_cluster(labels))
+    W, H = t.factors[3]
+    rss = float(np.sum((V - W.astype(float) @ H.astype(float)) ** 2))
+    rtol = 1e-3 if layout == "float32" else 1e-8
+    assert t.rss[0] == pytest.approx(rss, rel=rtol, abs=1e-6 * np.sum(V ** 2))
+
+
+def test_sparse_rss_never_needs_the_dense_matrix():
+    # a tall sparse matrix: rss from the factors agrees with a blockwise dense computation
+    rng = np.random.default_rng(4)
+    X = sp.random(400, 300, density=0.02, format="csr", random_state=5)
+    X.data = rng.random(X.nnz)
+    s = rank_survey(X, [2, 5], n_runs=3, random_state=0, max_iter=50, tol=0)
+    for i, k in enumerate(s.ks):
+        W, H = s.factors[k]
+        rss = float(np.sum((X.toarray() - W @ H) ** 2))
+        assert s.rss[i] == pytest.approx(rss, rel=1e-8)
+
+
+def test_survey_clusters_rows_so_the_transpose_clusters_columns(survey_data):
+    V = survey_data[0][:, :30]
+    s = rank_survey(V.T, [2], n_runs=2, random_state=0)
+    assert s.consensus[2].shape == (30, 30)
+
+
+def test_survey_is_deterministic_and_leaves_input_alone(survey_data):
+    V = survey_data[0].copy()
+    before = V.copy()
+    a = rank_survey(V, [2, 3], n_runs=3, random_state=7)
+    b = rank_survey(V, [2, 3], n_runs=3, random_state=7)
+    np.testing.assert_array_equal(V, before)
+    for k in (2, 3):
+        np.testing.assert_array_equal(a.consensus[k], b.consensus[k])
+    np.testing.assert_array_equal(a.rss, b.rss)
+
+
+def test_survey_callback_sees_every_run_in_order(survey_data):
+    V = survey_data[0]
+    seen = []
+    s = rank_survey(V, [3, 2], n_runs=3, random_state=0,
+                    callback=lambda k, r, obj: seen.append((k, r, obj)))
+    assert [(k, r) for k, r, _ in seen] == [(3, 0), (3, 1), (3, 2), (2, 0), (2, 1), (2, 2)]
+    # the best run's objective is the smallest one reported for that k
+    for i, k in enumerate(s.ks):
+        assert s.objective[i] == pytest.approx(min(o for kk, _, o in seen if kk == k))
+
+
+def test_survey_kl_loss():
+    V, labels = planted(seed=1)
+    s = rank_survey(V, [3], n_runs=4, beta_loss="kullback-leibler", max_iter=400,
+                    random_state=0)
+    assert s.beta_loss == "kullback-leibler"
+    np.testing.assert_array_equal(s.consensus[3], same_cluster(labels))
+    W, H = s.factors[3]
+    WH = W @ H
+    kl = float(np.sum(V * np.log(V / WH) - V + WH))
+    assert s.objective[0] == pytest.approx(kl, rel=1e-6)
+
+
+def test_survey_verbose_prints_one_line_per_rank(survey_data, capsys):
+    rank_survey(survey_data[0], [2, 3], n_runs=2, random_state=0, verbose=1)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 2 and "k=2" in lines[0] and "k=3" in lines[1]
+
+
+def test_survey_table_has_a_line_per_rank(survey_data):
+    s = survey_data[2]
+    lines = s.table().splitlines()
+    assert lines[0].split() == ["k", "cophenetic", "dispersion", "rss", "evar"]
+    assert [int(line.split()[0]) for line in lines[1:]] == [2, 3, 4]
+    assert str(s) == s.table()
+
+
+def test_survey_warns_once_when_runs_stop_at_max_iter(survey_data):
+    with pytest.warns(ConvergenceWarning, match="of 4 runs reached max_iter=2"):
+        rank_survey(survey_data[0], [2, 3], n_runs=2, max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rank_survey(survey_data[0], [2], n_runs=2, max_iter=2, tol=0, random_state=0)
+
+
+def test_survey_warns_about_large_consensus_matrices(monkeypatch):
+    monkeypatch.setattr(_survey, "_LARGE_M", 10)
+    V, _ = planted(m=12, n=20)
+    with pytest.warns(UserWarning, match="12 x 12"):
+        rank_survey(V, [2], n_runs=1, random_state=0)
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(init="nndsvda"), ValueError, "same start"),
+    (dict(n_runs=0), ValueError, "n_runs"),
+    (dict(beta_loss="itakura"), ValueError, "beta_loss"),
+    (dict(solver="hals", beta_loss="kullback-leibler"), ValueError, "hals"),
+    (dict(max_iter=-1), ValueError, "max_iter"),
+    (dict(callback=3), TypeError, "callback"),
+    (dict(ks=[1, 2]), ValueError, "ks"),
+])
+def test_survey_rejects_bad_parameters(kwargs, exc, words):
+    V, _ = planted(m=12, n=20)
+    args = dict(ks=[2], n_runs=1)
+    args.update(kwargs)
+    with pytest.raises(exc, match=words):
+        rank_survey(V, **args)
+
+
+def test_survey_rejects_bad_data():
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        rank_survey(np.ones((1, 5)), [2], n_runs=1)
+    with pytest.raises(ValueError, match="Negative"):
+        rank_survey(-np.ones((4, 5)), [2], n_runs=1)
+
+
+def test_survey_with_missing_values(survey_data):
+    V, labels, _ = survey_data
+    X = V.copy()
+    X[::5, ::7] = np.nan
+    s = rank_survey(X, [3], n_runs=3, random_state=0, max_iter=400)
+    np.testing.assert_array_equal(s.consensus[3], same_cluster(labels))
+    W, H = s.factors[3]
+    observed = ~np.isnan(X)
+    rss = float(np.sum((X - W @ H)[observed] ** 2))
+    assert s.rss[0] == pytest.approx(rss, rel=1e-6)
+    assert s.evar[0] == pytest.approx(1 - rss / np.sum(X[observed] ** 2), rel=1e-6)
+    mask = np.ones(V.shape, bool)
+    mask[::5, ::7] = False
+    t = rank_survey(V, [3], n_runs=3, random_state=0, max_iter=400, mask=mask)
+    np.testing.assert_allclose(t.rss, s.rss, rtol=1e-10)
