@@ -115,7 +115,9 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             args = args + (tiny,)
         first = None
         for _ in range(n_inner[s]):
-            delta = step_fn(*args, step_threads[s])[2]
+            delta = step_fn(*args, step_threads[s])
+            if step_fn is _steps.mu_fro_step:
+                delta = delta[2]
             if first is None:
                 first = delta
             elif delta <= _ACCEL_DELTA ** 2 * first:
@@ -223,7 +225,7 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
                                         floor, M.tiny, step_threads)
         elif beta == 2.0:
             delta = _steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
-                                     step_threads)[2]
+                                     step_threads)
         else:
             M.kl_num(W, Ht, num, s == "h", n_threads)
             delta = _steps.mu_div_step(A, num, den, penalty.l1[s], penalty.l2[s], floor,

@@ -70,7 +70,7 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, floor_ext, w_flo
                 B = gram * s if state.B is None else rho * state.B + gram * s
                 for _ in range(_H_SWEEPS):
                     delta = _steps.hals_step(Ht, A, B, pen.l1["h"], pen.l2["h"], floor_ext,
-                                             1)[2]
+                                             1)
                     if delta <= 1e-12 * float(np.einsum("ij,ij->", Ht, Ht)):
                         break
             else:

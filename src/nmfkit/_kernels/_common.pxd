@@ -58,3 +58,19 @@ cdef inline void gemm_rm(bint trans_a, bint trans_b, int m, int n, int k,
     else:
         dgemm(&tb, &ta, &n, &m, &k, &alpha, <double *> b, &ldb, <double *> a, &lda,
               &beta, c, &ldc)
+
+
+cdef inline double dot(const floating *a, const floating *b, Py_ssize_t k) noexcept nogil:
+    """a . b over k entries, in double. Four independent running sums: a single one is a
+    chain of dependent additions, and without -ffast-math the compiler may not reorder it.
+    The order is fixed: deterministic."""
+    cdef Py_ssize_t c, k4 = k - k % 4
+    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+    for c in range(0, k4, 4):
+        s0 = s0 + a[c] * b[c]
+        s1 = s1 + a[c + 1] * b[c + 1]
+        s2 = s2 + a[c + 2] * b[c + 2]
+        s3 = s3 + a[c + 3] * b[c + 3]
+    for c in range(k4, k):
+        s0 = s0 + a[c] * b[c]
+    return (s0 + s1) + (s2 + s3)

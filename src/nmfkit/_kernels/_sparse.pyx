@@ -11,7 +11,7 @@ from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free
 
 from ._beta cimport beta_div, clip_wh, pow_m2
-from ._common cimport CHUNK, floating, new_partials, nmfkit_prefetch, total
+from ._common cimport CHUNK, dot, floating, new_partials, nmfkit_prefetch, total
 
 # Rows of B are read in the order of X's column indices, at random for a large B: each one
 # is requested this many stored entries ahead (a prefetch), so that the loads overlap.
@@ -28,21 +28,6 @@ cdef inline void _axpy(floating x, const floating *b, floating *out,
     cdef Py_ssize_t c
     for c in range(k):
         out[c] += x * b[c]
-
-
-cdef inline double _dot(const floating *a, const floating *b, Py_ssize_t k) noexcept nogil:
-    # Four independent running sums: a single one is a chain of dependent additions, and
-    # without -ffast-math the compiler may not reorder it. The order is fixed: deterministic.
-    cdef Py_ssize_t c, k4 = k - k % 4
-    cdef double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
-    for c in range(0, k4, 4):
-        s0 = s0 + a[c] * b[c]
-        s1 = s1 + a[c + 1] * b[c + 1]
-        s2 = s2 + a[c + 2] * b[c + 2]
-        s3 = s3 + a[c + 3] * b[c + 3]
-    for c in range(k4, k):
-        s0 = s0 + a[c] * b[c]
-    return (s0 + s1) + (s2 + s3)
 
 
 def matmul(const index_t[::1] indptr not None, const index_t[::1] indices not None,
@@ -87,7 +72,7 @@ def kl_numerator(const index_t[::1] indptr not None, const index_t[::1] indices 
             if p < last:
                 nmfkit_prefetch(&B[indices[p + AHEAD], 0])
             b = &B[indices[p], 0]
-            wh = <floating> _dot(&A[i, 0], b, k)
+            wh = <floating> dot(&A[i, 0], b, k)
             if wh < ftiny:
                 wh = ftiny
             _axpy(data[p] / wh, b, o, k)
@@ -117,7 +102,7 @@ def stored_terms(const index_t[::1] indptr not None, const index_t[::1] indices 
                 if p < last:
                     nmfkit_prefetch(&B[indices[p + AHEAD], 0])
                 x = data[p]
-                wh = _dot(&A[i, 0], &B[indices[p], 0], k)
+                wh = dot(&A[i, 0], &B[indices[p], 0], k)
                 if frob:
                     part = part + x * wh
                 elif x > 0.0:
@@ -161,7 +146,7 @@ def beta_numerator(const index_t[::1] indptr not None, const index_t[::1] indice
             if p < last:
                 nmfkit_prefetch(&B[indices[p + AHEAD], 0])
             b = &B[indices[p], 0]
-            wh = clip_wh(_dot(&A[i, 0], b, k), beta, tiny)
+            wh = clip_wh(dot(&A[i, 0], b, k), beta, tiny)
             w = pow_m2(wh, beta)
             _axpy(<floating> (data[p] * w), b, o, k)
             if with_den:
@@ -191,7 +176,7 @@ def beta_stored(const index_t[::1] indptr not None, const index_t[::1] indices n
                 if p < last:
                     nmfkit_prefetch(&B[indices[p + AHEAD], 0])
                 x = data[p]
-                wh = _dot(&A[i, 0], &B[indices[p], 0], k)
+                wh = dot(&A[i, 0], &B[indices[p], 0], k)
                 part = part + beta_div(x, wh, beta, tiny)
                 if not observed_only:
                     part = part - beta_div(0.0, wh, beta, tiny)
