@@ -68,6 +68,23 @@ def inner_steps(solver, rows_a, rows_b, k, nnz, dense):
     return int(1 + _ACCEL_ALPHA * rho)
 
 
+def frobenius_steps(A, num, gram, l1, l2, floor, tiny, solver, n_inner, n_threads):
+    """Up to n_inner HALS sweeps (solver 'hals') or MU steps of A on one pair of products,
+    stopping early once a step moves A by less than _ACCEL_DELTA of the first (Gillis &
+    Glineur 2012). Returns the number of steps taken."""
+    first = None
+    for done in range(1, n_inner + 1):
+        if solver == "hals":
+            delta = _steps.hals_step(A, num, gram, l1, l2, floor, n_threads)
+        else:
+            delta = _steps.mu_fro_step(A, num, gram, l1, l2, floor, tiny, n_threads)[2]
+        if first is None:
+            first = delta
+        elif delta <= _ACCEL_DELTA ** 2 * first:
+            break
+    return done
+
+
 def run(M, W, Ht, **options):
     """Iterate from internal (W, Ht) in place; return a RunResult (see _run)."""
     with blas_single_threaded():
@@ -101,7 +118,6 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         dens = {s: np.empty_like(factors[s]) for s in order}
         gamma = beta_gamma(beta)
     if fro:
-        step_fn = _steps.hals_step if solver == "hals" else _steps.mu_fro_step
         grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype)) for s in factors}
         n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
                                   M.nnz, M.kind == "dense") for s in order}
@@ -110,18 +126,8 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         A, B = factors[s], factors[other[s]]
         if fresh_num:
             M.xb(B, nums[s], s == "h", n_threads)
-        args = (A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor)
-        if step_fn is _steps.mu_fro_step:
-            args = args + (tiny,)
-        first = None
-        for _ in range(n_inner[s]):
-            delta = step_fn(*args, step_threads[s])
-            if step_fn is _steps.mu_fro_step:
-                delta = delta[2]
-            if first is None:
-                first = delta
-            elif delta <= _ACCEL_DELTA ** 2 * first:
-                break
+        frobenius_steps(A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor,
+                        tiny, solver, n_inner[s], step_threads[s])
         _dense.gram(A, grams[s])
 
     def kl_update(s):
