@@ -183,6 +183,9 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     # -- fitting ---------------------------------------------------------------------------
     def fit_transform(self, X, y=None, W=None, H=None):
         """Learn the factorization of X and return W (n_samples x n_components)."""
+        if type(X).__module__.startswith("dask"):  # on the dask cluster: see _dask.py
+            from ._dask import fit_transform as dask_fit_transform
+            return dask_fit_transform(self, X, W, H)
         opts = self._options()
         if self.callback is not None and not callable(self.callback):
             raise TypeError(f"callback must be callable, got {self.callback!r}.")
@@ -238,6 +241,9 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
 
     def transform(self, X):
         """W for X with components_ fixed, started as fit starts and iterated to tol."""
+        if type(X).__module__.startswith("dask"):  # lazy, chunk by chunk: see _dask.py
+            from ._dask import transform as dask_transform
+            return dask_transform(self, X)
         self._check_fitted()
         opts = self._options()
         M = Matrix(X)
