@@ -151,6 +151,8 @@ def test_errors_name_the_fix(cl):
     with pytest.raises(TypeError, match="dask.array"):
         import dask.bag as db
         NMF(2, init="random").fit(db.from_sequence([1, 2]))
+    with pytest.raises(ValueError, match="init='random'"):  # NNDSVD: not distributed yet
+        NMF(2).fit(da.from_array(V, chunks=(20, 30)))
     model = NMF(2, init="random", max_iter=5, tol=0).fit(da.from_array(V, chunks=(20, 30)))
     with pytest.raises(ValueError, match="30 features"):
         model.transform(da.from_array(V[:, :20], chunks=(20, 20)))

@@ -15,11 +15,13 @@ one map over the chunks plus a tree reduction:
 With the same start this is the in-process iteration with its sums over rows split by
 chunk, so both end at the same point to rounding. W_c is kept outside dask's task graph,
 in a per-process store on its worker, so the scheduler's graph does not grow with the
-iteration count. The price is that dask cannot recompute a lost W_c: when a worker dies,
-the client notices (tasks pinned to a worker that is gone), reassigns its chunks to live
-workers (dask itself recomputes V_c from V's graph), and there W_c is recovered by solving
-for it exactly with H fixed (what transform computes), a point at least as good for the
-objective as the lost one. The fit then goes on; RuntimeWarning says which chunks were lost.
+iteration count. The price is that dask cannot recompute a lost W_c, so nmfkit keeps its
+own: at every convergence check each W_c is copied to another worker (a dask future). When
+a worker dies, the client notices (tasks pinned to a worker that is gone), reassigns its
+chunks to live workers (dask itself recomputes V_c from V's graph), and there W_c is
+restored from its copy, at most check_every iterations old (or, if that copy is gone too,
+solved for exactly with H fixed). The fit then goes on; a RuntimeWarning says which chunks
+were restored.
 """
 
 import asyncio
