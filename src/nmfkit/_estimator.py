@@ -82,9 +82,10 @@ def _floor(M, k, floor):
     return check_float(floor, "floor") / np.sqrt(M.scale)
 
 
-def _polish_iter(opts, M):
-    """Sweep budget of the W solve: cheap HALS sweeps for Frobenius, MU steps otherwise."""
-    if opts["beta"] == 2.0 and not M.masked:
+def _polish_iter(opts, masked=False):
+    """Sweep budget of the W solve: cheap HALS sweeps for Frobenius, MU steps otherwise
+    (also for Frobenius with missing values)."""
+    if opts["beta"] == 2.0 and not masked:
         return 10 * opts["max_iter"]
     return opts["max_iter"]
 
@@ -214,6 +215,12 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         observed entries) is False, are unobserved: the updates and the objective sum over
         the observed entries only.
         """
+        if type(X).__module__.startswith("dask"):  # on the dask cluster: see _dask.py
+            if mask is not None:
+                raise ValueError("mask is not supported with a dask array: missing values "
+                                 "need the in-process fit (a NumPy or SciPy X).")
+            from ._dask import fit_transform as dask_fit_transform
+            return dask_fit_transform(self, X, W, H)
         opts = self._options()
         if self.callback is not None and not callable(self.callback):
             raise TypeError(f"callback must be callable, got {self.callback!r}.")
@@ -292,7 +299,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         H_new, _ = stream_step(M, H_ext, W0, self._stream, beta=opts["beta"], rho=rho,
                                penalty_for=penalty_for, floor_ext=floor * root, w_floor=floor,
                                w_penalty=self._penalty(M, opts["beta"]),
-                               max_iter=_polish_iter(opts, M))
+                               max_iter=_polish_iter(opts, M.masked))
         self._record_features(X, n)
         self.components_ = H_new
         self.n_components_ = k
@@ -318,7 +325,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             # Finish with the exact W for the final H: what transform(X) computes. tol=0
             # asks for exactly max_iter iterations of the solver, so it is left out then.
             solve_w(M, best.W, best.Ht, beta=opts["beta"], penalty=penalty, floor=floor,
-                    max_iter=_polish_iter(opts, M))
+                    max_iter=_polish_iter(opts, M.masked))
         return best, M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
 
     def fit(self, X, y=None, **params):
@@ -330,6 +337,12 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         """W for X with components_ fixed, started as fit starts and iterated to tol.
 
         X may have missing values, given as in fit_transform (NaN or mask)."""
+        if type(X).__module__.startswith("dask"):  # lazy, chunk by chunk: see _dask.py
+            if mask is not None:
+                raise ValueError("mask is not supported with a dask array: missing values "
+                                 "need the in-process fit (a NumPy or SciPy X).")
+            from ._dask import transform as dask_transform
+            return dask_transform(self, X)
         self._check_fitted()
         opts = self._options()
         M = Matrix(X, mask=mask)
@@ -346,7 +359,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             W0 = init_mod.least_squares_start(M.for_init(), H / M.dtype.type(np.sqrt(M.scale)))
             Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
             solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty,
-                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts, M))
+                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts, M.masked))
         return M.to_external(Wi, Hti)[0]
 
     def inverse_transform(self, X=None, *, Xt=None):
