@@ -707,11 +707,7 @@ def fit_transform(est, X, W=None, H=None):
         # The exact W for the final H (tol > 0), as the in-process fit ends, then W out.
         final = data.map(_task_polish, (run, best["n_iter"], cfg), broadcast=(Ht,))
         out_cfg = dict(cfg, pack=client.submit(_identity, (Ht,), pure=False))
-        outputs = [client.submit(_task_output, data.chunks[c], c, run, out_cfg,
-                                 workers=[data.addr[c]], allow_other_workers=True,
-                                 pure=False)
-                   for c in range(data.n_chunks)]
-        data._wait(outputs)
+        outputs = _outputs(data, run, out_cfg)
     finally:
         _drop(client, runs)
     if data.lost:
@@ -736,6 +732,36 @@ def fit_transform(est, X, W=None, H=None):
     est.loss_history_iter_ = np.asarray(best["history_iters"])
     est._init_used = init
     return W_out
+
+
+def _outputs(data, run, out_cfg):
+    """W_c out of every worker's store, as futures. A worker that dies meanwhile (its nanny
+    restarts it when it runs out of memory, say) loses its chunks' state: those are
+    submitted again where their V_c now is, and solved for there from the final H."""
+    client = data.client
+
+    def submit(c):
+        return client.submit(_task_output, data.chunks[c], c, run, out_cfg,
+                             workers=[data.addr[c]], allow_other_workers=True, pure=False)
+    outputs = [submit(c) for c in range(data.n_chunks)]
+    for _ in range(_MAX_REDOS + 1):
+        try:
+            data._wait(outputs, gather=False)
+            for f in outputs:
+                if f.status == "error":
+                    f.result()  # a genuine error in the task: raise it
+            if all(f.status == "finished" for f in outputs):
+                return outputs
+        except (_WorkersLost, distributed.client.FutureCancelledError,
+                distributed.scheduler.KilledWorker):
+            pass
+        data._reassign()
+        for c, f in enumerate(outputs):
+            if f.status != "finished":
+                data.lost.add(c)
+                outputs[c] = submit(c)
+    raise RuntimeError(f"nmfkit: workers kept dying; gave up after {_MAX_REDOS} attempts to "
+                       "collect W.")
 
 
 def _drop(client, runs):
