@@ -72,10 +72,10 @@ class Matrix:
                 arr = np.where(mask, arr, arr.dtype.type(np.nan))
                 if np.isnan(arr).all():
                     raise ValueError("mask leaves no observed entry of X; NMF needs some data.")
-            self.masked = bool(np.isnan(arr).any())
+            self.masked = bool(np.isnan(arr.max()))  # NaN propagates: no temporary
             self.kind = "dense"
             self.shape, self.dtype = arr.shape, arr.dtype
-            vmax = float(np.nanmax(arr))
+            vmax = float(np.nanmax(arr) if self.masked else arr.max())
             self.scale = _extreme_scale(vmax, self.dtype)
             if self.scale != 1.0:
                 arr = arr / self.dtype.type(self.scale)
@@ -84,11 +84,15 @@ class Matrix:
                 self.V = arr.T
             else:
                 self.V = np.ascontiguousarray(arr)
-            self.sq_norm = float(np.nansum(np.square(self.V, dtype=np.float64)))
-            self.total = float(np.nansum(self.V, dtype=np.float64))
+            if self.masked:
+                self.sq_norm = float(np.nansum(np.square(self.V, dtype=np.float64)))
+                self.total = float(np.nansum(self.V, dtype=np.float64))
+                self.n_observed = int(self.V.size - np.isnan(self.V).sum())
+            else:  # no temporaries of V's size
+                self.sq_norm = float(np.einsum("ij,ij->", self.V, self.V, dtype=np.float64))
+                self.total = float(self.V.sum(dtype=np.float64))
+                self.n_observed = self.V.size
             self.nnz = self.V.size
-            self.n_observed = int(self.V.size - np.isnan(self.V).sum()) if self.masked \
-                else self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0
         eps = float(np.finfo(self.dtype).eps)
         # Below this, a product W H is read as this (never divided by 0).

@@ -126,13 +126,14 @@ def check_dense(X, name="X", allow_nan=False):
     dtype = working_dtype(arr.dtype, name)
     if arr.dtype != dtype or not arr.dtype.isnative:
         arr = arr.astype(dtype)
-    if allow_nan:
+    vmin, vmax = arr.min(), arr.max()  # no temporaries; NaN propagates into both
+    if allow_nan and np.isnan(vmin):
+        # Only data with missing values pays for the NaN-aware passes.
         if np.isnan(arr).all():
             raise ValueError(f"{name} has no observed entry (all NaN or masked); NMF needs "
                              "some data.")
-        _check_values(np.nanmin(arr), np.nanmax(arr), name)
-    else:
-        _check_values(arr.min(), arr.max(), name)
+        vmin, vmax = np.nanmin(arr), np.nanmax(arr)
+    _check_values(vmin, vmax, name)
     return arr
 
 
