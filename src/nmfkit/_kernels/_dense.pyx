@@ -8,6 +8,7 @@
 # (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
 # count, and every sum is added up in block order: the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
+from libc.math cimport log
 from libc.stdlib cimport free, malloc
 
 from ._beta cimport beta_div, clip_wh, pow_m2
@@ -224,6 +225,30 @@ def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
                         &Ht[0, 0], <int> k, 0.0, &den[t0, 0], <int> k)
 
 
+cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t,
+                           Py_ssize_t rows, Py_ssize_t cols, double tiny) noexcept nogil:
+    # sum over a tile of d_KL(v | wh), wh = t (rows x cols, dense), in double; NaN v left
+    # out. beta_div's general dispatch, specialized: KL's objective is a hot loop.
+    cdef Py_ssize_t i, j
+    cdef double part = 0.0, x, wh, row
+    cdef floating ftiny = <floating> tiny
+    cdef floating fwh
+    for i in range(rows):
+        row = 0.0
+        for j in range(cols):
+            x = v[i * ldv + j]
+            if x != x:
+                continue
+            fwh = t[i * cols + j]
+            row = row + fwh
+            if x > 0.0:
+                if fwh < ftiny:
+                    fwh = ftiny
+                row = row + x * log(x / fwh) - x
+        part = part + row
+    return part
+
+
 def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
               const floating[:, ::1] Ht not None, floating[:, ::1] buf not None,
               double beta, double tiny, int n_threads):
@@ -258,6 +283,9 @@ def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
             rw = min(rows, m - t0)
             gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
                     &Ht[0, 0], <int> k, 0.0, b, <int> n)
+            if beta == 1.0 and has_v:
+                partials[t] = _kl_tile(&V[t0, 0], n, b, rw, n, tiny)
+                continue
             part = 0.0
             for i in range(rw):
                 for j in range(n):
