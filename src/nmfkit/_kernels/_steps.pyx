@@ -44,10 +44,18 @@ cdef inline double _store(floating *dst, double value, double *delta_sq) noexcep
     return old
 
 
+cdef inline Py_ssize_t row_stride(Py_ssize_t k) noexcept nogil:
+    # k doubles rounded up to whole 64-byte cache lines, plus one line: two threads' rows
+    # never share a cache line (they are written for every entry: false sharing made the
+    # step slower on two threads than on one)
+    return (k + 7) // 8 * 8 + 8
+
+
 cdef double *_row_buffers(int n_threads, Py_ssize_t k, Py_ssize_t n_chunks,
                           int n_sums, double **partials) except NULL:
-    """One k-vector of doubles per thread (returned) and n_sums partials per chunk."""
-    cdef double *rows = <double *> malloc(n_threads * k * sizeof(double))
+    """One k-vector of doubles per thread (returned; thread t's starts at t * row_stride(k))
+    and n_sums partials per chunk."""
+    cdef double *rows = <double *> malloc(n_threads * row_stride(k) * sizeof(double))
     partials[0] = new_partials(n_chunks, n_sums)
     if rows == NULL or partials[0] == NULL:
         free(rows)
@@ -90,7 +98,7 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     cdef double *den_all = _row_buffers(n_threads, k, n_chunks, 3, &partials)
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
-        den = &den_all[tid * k]
+        den = &den_all[tid * row_stride(k)]
         for ch in prange(n_chunks, schedule='dynamic'):
             s_num = 0.0
             s_gram = 0.0
