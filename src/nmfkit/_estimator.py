@@ -326,6 +326,12 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             # asks for exactly max_iter iterations of the solver, so it is left out then.
             solve_w(M, best.W, best.Ht, beta=opts["beta"], penalty=penalty, floor=floor,
                     max_iter=_polish_iter(opts, M.masked))
+        elif opts["beta"] != 2.0 and best.history_iters[-1] == best.n_iter:
+            # The last history entry is the divergence of these very factors, computed
+            # directly: reuse it. (Frobenius histories come from the products, which lose
+            # digits near an exact fit: that one is recomputed.)
+            return best, max(best.history[-1] - penalty.value({"w": best.W, "h": best.Ht}),
+                             0.0)
         return best, M.divergence(best.W, best.Ht, opts["beta"], effective_n_threads())
 
     def fit(self, X, y=None, **params):
