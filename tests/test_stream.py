@@ -38,19 +38,19 @@ def test_streaming_frobenius_ends_within_5_percent_of_the_full_fit(kind):
     assert ratio < 1.05, ratio
 
 
-def test_streaming_kl_approaches_the_full_fit():
-    """KL has no finite sufficient statistics: its online update (Lefevre et al. 2011) gets
-    there more slowly: after 5 passes of 10 batches, within 50%."""
+def test_streaming_kl_ends_within_5_percent_of_the_full_fit():
+    """KL has no finite sufficient statistics: each batch iterates the multiplicative
+    updates of H on itself (forget_factor 'auto' = 0 for KL); 5 passes of 10 batches."""
     V = data(600, 80, 5)
     full = NMF(5, beta_loss="kullback-leibler", max_iter=1000, tol=1e-6,
                random_state=0).fit(V)
-    streamed = stream(NMF(5, beta_loss="kullback-leibler", random_state=0,
-                          forget_factor=0.3), V, passes=5, batch=60)
-    first = stream(NMF(5, beta_loss="kullback-leibler", random_state=0, forget_factor=0.3),
-                   V, passes=1, batch=60)
+    streamed = stream(NMF(5, beta_loss="kullback-leibler", random_state=0), V, passes=5,
+                      batch=60)
+    first = stream(NMF(5, beta_loss="kullback-leibler", random_state=0), V, passes=1,
+                   batch=60)
     ratio = objective(streamed, V, 1.0) / objective(full, V, 1.0)
     assert ratio < objective(first, V, 1.0) / objective(full, V, 1.0)
-    assert ratio < 1.5, ratio
+    assert ratio < 1.05, ratio
 
 
 def test_partial_fit_continues_a_fitted_model_and_checks_features():
@@ -84,8 +84,9 @@ def test_partial_fit_with_missing_values_and_custom_start():
 def test_partial_fit_bad_forget_factor_and_inputs_untouched():
     V = data(200, 30, 3)
     V0 = V.copy()
-    with pytest.raises(ValueError, match="forget_factor"):
-        NMF(3, forget_factor=1.5).partial_fit(V)
+    for bad in (1.5, -0.1, "always"):
+        with pytest.raises(ValueError, match="forget_factor"):
+            NMF(3, forget_factor=bad).partial_fit(V)
     NMF(3).partial_fit(V)
     np.testing.assert_array_equal(V, V0)
 

@@ -124,9 +124,12 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         Iterations between objective evaluations (convergence test, history, callback).
     callback : callable or None
         Called as callback(n_iter, objective) at every evaluation.
-    forget_factor : float in [0, 1], default=0.5
+    forget_factor : 'auto' or float in [0, 1], default='auto'
         partial_fit only: the weight of the statistics of earlier batches is multiplied by
-        this at every batch (1 keeps everything seen; scikit-learn's MiniBatchNMF has the same parameter).
+        this at every batch (1 keeps everything seen). 'auto' is 0.5 for the Frobenius loss
+        of fully observed data, whose statistics are exact for every batch's W, and 0 for
+        other losses or missing values, whose statistics are anchored at an earlier H and
+        go stale (measured in benchmarks/beyond.py).
 
     Fitted attributes add loss_history_ (the objective at iterations loss_history_iter_)
     to those of scikit-learn.
@@ -135,7 +138,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     def __init__(self, n_components="auto", *, init=None, solver="auto", beta_loss="frobenius",
                  tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
                  alpha_H="same", l1_ratio=0.0, verbose=0, floor="auto", check_every=10,
-                 callback=None, forget_factor=0.5):
+                 callback=None, forget_factor="auto"):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -260,9 +263,15 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         as in fit_transform. Sets n_steps_ (the batches seen).
         """
         opts = self._options()
-        rho = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
         M = Matrix(X, mask=mask)
         _check_problem(M, opts)
+        if isinstance(self.forget_factor, str):
+            if self.forget_factor != "auto":
+                raise ValueError(f"forget_factor must be 'auto' or a number in [0, 1], got "
+                                 f"{self.forget_factor!r}.")
+            rho = 0.5 if opts["beta"] == 2.0 and not M.masked else 0.0
+        else:
+            rho = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
         rng = None if getattr(self, "_stream", None) is None else self._stream.rng
         rng = rng if rng is not None else init_mod.check_random_state(self.random_state)
         root = np.sqrt(M.scale)

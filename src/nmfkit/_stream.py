@@ -9,7 +9,9 @@ updated from statistics accumulated over the batches seen, older batches weighte
   minimizer of the loss over every batch seen, with each batch's W held at its solve.
 - Other losses and missing values: the multiplicative update's numerator and denominator
   accumulated the same way (Lefevre, Bach & Fevotte 2011, as scikit-learn's MiniBatchNMF):
-  A = sum rho^t H o num_b, B = sum rho^t den_b, H = A / B.
+  A = sum rho^t H o num_b, B = sum rho^t den_b, H = A / B, iterated _H_STEPS times on the
+  batch. Those statistics are majorizers anchored at the H of their batch, and they go
+  stale as H moves: forget_factor='auto' drops them (rho = 0) for these losses.
 Statistics are kept in the caller's units (a batch of extreme magnitude is scaled
 internally like any fit) and in float64.
 """
@@ -24,6 +26,7 @@ from ._validation import beta_gamma
 _H_SWEEPS = 20          # HALS sweeps of the H update per batch (Frobenius)
 _W_RTOL = 1e-6          # relative precision of each batch's W solve
 _ALTERNATIONS = 3       # W solve / H update rounds per batch
+_H_STEPS = 3            # multiplicative H steps per round (losses other than Frobenius)
 
 
 class StreamState:
@@ -74,22 +77,26 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, floor_ext, w_flo
                     if delta <= 1e-12 * float(np.einsum("ij,ij->", Ht, Ht)):
                         break
             else:
-                if M.general(beta):
-                    den = np.empty_like(num)
-                    M.beta_products(Wi, Hti, num, den, s_h == "h", beta, n_threads)
-                else:  # KL, fully observed: den is the column sums of W_b
-                    M.kl_num(Wi, Hti, num, s_h == "h", n_threads)
-                    den = np.broadcast_to(Wb.sum(axis=0, dtype=np.float64), num.shape)
+                # the MM update of H for (rho x the earlier batches' surrogate) + this
+                # batch's divergence, iterated: each step forms this batch's products anew
                 unit = s ** (beta - 0.5)
-                Hg = Ht ** (1.0 / gamma) if gamma != 1.0 else Ht
-                A = rho * state.A + Hg * num.astype(np.float64) * unit
-                den_b = den.astype(np.float64) * unit
-                B = den_b if state.B is None else rho * state.B + den_b
-                ratio_den = B + pen.l1["h"] + pen.l2["h"] * Hg
-                Ht = np.divide(A, ratio_den, out=np.zeros_like(A), where=ratio_den > 0)
-                if gamma != 1.0:
-                    Ht **= gamma
-                np.maximum(Ht, floor_ext, out=Ht)
+                for _ in range(_H_STEPS):
+                    if M.general(beta):
+                        den = np.empty_like(num)
+                        M.beta_products(Wi, Hti, num, den, s_h == "h", beta, n_threads)
+                    else:  # KL, fully observed: den is the column sums of W_b
+                        M.kl_num(Wi, Hti, num, s_h == "h", n_threads)
+                        den = np.broadcast_to(Wb.sum(axis=0, dtype=np.float64), num.shape)
+                    Hg = Ht ** (1.0 / gamma) if gamma != 1.0 else Ht
+                    A = rho * state.A + Hg * num.astype(np.float64) * unit
+                    den_b = den.astype(np.float64) * unit
+                    B = den_b if state.B is None else rho * state.B + den_b
+                    ratio_den = B + pen.l1["h"] + pen.l2["h"] * Hg
+                    Ht = np.divide(A, ratio_den, out=np.zeros_like(A), where=ratio_den > 0)
+                    if gamma != 1.0:
+                        Ht **= gamma
+                    np.maximum(Ht, floor_ext, out=Ht)
+                    factors[s_h][...] = Ht / np.sqrt(s)
             factors[s_h][...] = Ht / np.sqrt(s)
         state.A, state.B, state.rows = A, B, rows
     state.n_steps += 1
