@@ -1,7 +1,7 @@
 # Elementwise pieces of the beta-divergence family (Fevotte & Idier 2011), shared by the
 # dense and CSR kernels. For beta < 2 a product wh below `tiny` is read as tiny, so that no
 # negative power of zero is ever taken (scikit-learn clips at its EPSILON the same way).
-from libc.math cimport log, pow
+from libc.math cimport exp, log, sqrt
 
 
 cdef inline double clip_wh(double wh, double beta, double tiny) noexcept nogil:
@@ -11,7 +11,9 @@ cdef inline double clip_wh(double wh, double beta, double tiny) noexcept nogil:
 
 
 cdef inline double pow_m2(double wh, double beta) noexcept nogil:
-    """wh^(beta - 2), without pow() for the common exponents."""
+    """wh^(beta - 2) for wh >= 0: divisions and square roots for the common betas, else
+    exp((beta - 2) log wh), about twice as fast as pow() (which handles cases that cannot
+    occur here) and as accurate to a few ulps."""
     cdef double r
     if beta == 2.0:
         return 1.0
@@ -20,7 +22,15 @@ cdef inline double pow_m2(double wh, double beta) noexcept nogil:
     if beta == 0.0:
         r = 1.0 / wh
         return r * r
-    return pow(wh, beta - 2.0)
+    if beta == 3.0:
+        return wh
+    if beta == 1.5:
+        return 1.0 / sqrt(wh)
+    if beta == 0.5:
+        return 1.0 / (wh * sqrt(wh))
+    if beta == 2.5:
+        return sqrt(wh)
+    return exp((beta - 2.0) * log(wh))
 
 
 cdef inline double beta_div(double v, double wh, double beta, double tiny) noexcept nogil:
@@ -36,7 +46,8 @@ cdef inline double beta_div(double v, double wh, double beta, double tiny) noexc
     wh = clip_wh(wh, beta, tiny)
     if beta == 0.0:
         return v / wh - log(v / wh) - 1.0
-    r = pow(wh, beta - 1.0)
+    r = wh * pow_m2(wh, beta)  # wh^(beta - 1)
     if v > 0.0:
-        return (pow(v, beta) + (beta - 1.0) * wh * r - beta * v * r) / (beta * (beta - 1.0))
+        return (v * v * pow_m2(v, beta) + (beta - 1.0) * wh * r - beta * v * r) / (
+            beta * (beta - 1.0))
     return wh * r / beta
