@@ -72,10 +72,11 @@ class Matrix:
                 arr = np.where(mask, arr, arr.dtype.type(np.nan))
                 if np.isnan(arr).all():
                     raise ValueError("mask leaves no observed entry of X; NMF needs some data.")
-            self.masked = bool(np.isnan(arr.max()))  # NaN propagates: no temporary
+            amax = arr.max()
+            self.masked = bool(np.isnan(amax))  # NaN propagates: no temporary
             self.kind = "dense"
             self.shape, self.dtype = arr.shape, arr.dtype
-            vmax = float(np.nanmax(arr) if self.masked else arr.max())
+            vmax = float(np.nanmax(arr) if self.masked else amax)
             self.scale = _extreme_scale(vmax, self.dtype)
             if self.scale != 1.0:
                 arr = arr / self.dtype.type(self.scale)

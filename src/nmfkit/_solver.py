@@ -142,23 +142,24 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         _steps.mu_beta_step(factors[s], nums[s], dens[s], penalty.l1[s], penalty.l2[s], gamma,
                             floor, tiny, div_threads[s])
 
-    def objective(products_ready):
-        # After an iteration the Frobenius objective comes from products already formed:
-        # ||V||^2 - 2 <A, num> + <A^T A, B^T B> for the side updated last.
+    def objective(s=None):
+        # The Frobenius objective comes from products already formed, for side s:
+        # ||V||^2 - 2 <A, V B> + <A^T A, B^T B> (its numerator nums[s] = V B is current).
         if fro:
-            s = order[-1]
-            if not products_ready:
-                value = M.divergence(W, Ht, beta, n_threads)
-            else:
-                cross = _dot64(factors[s], nums[s])
-                value = max(0.5 * (M.sq_norm - 2.0 * cross
-                                   + _dot64(grams[s], grams[other[s]])), 0.0)
+            cross = _dot64(factors[s], nums[s])
+            value = max(0.5 * (M.sq_norm - 2.0 * cross
+                               + _dot64(grams[s], grams[other[s]])), 0.0)
         else:
             value = M.divergence(W, Ht, beta, n_threads)
         return value + penalty.value(factors)
 
     start = time.perf_counter()
-    obj = objective(False)
+    if fro:  # the first update's numerator, formed now, gives the initial objective too
+        s0 = order[0]
+        M.xb(factors[other[s0]], nums[s0], s0 == "h", n_threads)
+        obj = objective(s0)
+    else:
+        obj = objective()
     history, iters = [obj], [0]
     err_init = err_prev = np.sqrt(2.0 * max(obj, 0.0))
     if verbose:
@@ -172,11 +173,11 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             if general:
                 beta_update(s)
             elif fro:
-                fro_update(s, fresh_num=update_h or it == 1)
+                fro_update(s, fresh_num=(update_h or it == 1) and not (it == 1 and s == s0))
             else:
                 kl_update(s)
         if it % check_every == 0 or it == max_iter:
-            obj = objective(True)
+            obj = objective(order[-1])
             history.append(obj)
             iters.append(it)
             if verbose:
