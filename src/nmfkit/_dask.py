@@ -39,7 +39,7 @@ from . import _init as init_mod
 from ._estimator import ConvergenceWarning, _floor, _polish_iter, _resolve_k
 from ._kernels import _dense, _steps
 from ._matrix import Matrix, _extreme_scale
-from ._solver import frobenius_steps, inner_steps, solve_w
+from ._solver import Progress, _dot64, frobenius_steps, inner_steps, solve_w
 from ._threads import blas_single_threaded, effective_n_threads, threads_for
 from ._validation import check_factor, working_dtype
 
@@ -601,16 +601,10 @@ def _run(data, run, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_ev
         return (value + penalty.l1["w"] * sumW + 0.5 * penalty.l2["w"] * sumW2
                 + penalty.value({"h": Ht}))
 
-    start = time.perf_counter()
     res = data.map(_task_divergence, (run, 0, cfg), broadcast=pack())
     data.checkpoint(run)
-    obj = penalized(res["div"], res["sumW"], res["sumW2"])
-    history, iters = [obj], [0]
-    err_init = err_prev = np.sqrt(2.0 * max(obj, 0.0))
-    if verbose:
-        print(f"nmfkit: iteration 0, objective {obj:.6g}")
-    if callback is not None:
-        callback(0, obj)
+    progress = Progress(penalized(res["div"], res["sumW"], res["sumW2"]), tol, verbose,
+                        callback)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
@@ -631,26 +625,13 @@ def _run(data, run, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_ev
             else:
                 div = data.map(_task_divergence, (run, it, cfg), broadcast=pack())
                 obj = penalized(div["div"], div["sumW"], div["sumW2"])
-            history.append(obj)
-            iters.append(it)
             data.checkpoint(run)
-            if verbose:
-                print(f"nmfkit: iteration {it}, objective {obj:.6g}, "
-                      f"{time.perf_counter() - start:.2f} s")
-            if callback is not None:
-                callback(it, obj)
-            err = np.sqrt(2.0 * max(obj, 0.0))
-            if tol > 0 and (err_init == 0 or (err_prev - err) / err_init < tol):
+            if progress.check(it, obj):
                 converged = True
                 break
-            err_prev = err
-    return {"Ht": Ht, "n_iter": it, "history": history, "history_iters": iters,
+    return {"Ht": Ht, "n_iter": it, "history": progress.history,
+            "history_iters": progress.iters,
             "converged": converged, "run": run}
-
-
-def _dot64(a, b):
-    return float(np.dot(a.ravel().astype(np.float64, copy=False),
-                        b.ravel().astype(np.float64, copy=False)))
 
 
 def _check_loss(opts):

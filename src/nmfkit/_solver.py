@@ -49,6 +49,38 @@ class RunResult:
     converged: bool
 
 
+class Progress:
+    """The objective's record of one run (history, verbose lines, callback) and
+    scikit-learn's stopping rule: stop when the decrease of sqrt(2 * objective) since the
+    last check, relative to its initial value, falls below tol."""
+
+    def __init__(self, obj0, tol, verbose, callback):
+        self.start = time.perf_counter()
+        self.history, self.iters = [obj0], [0]
+        self.err_init = self.err_prev = np.sqrt(2.0 * max(obj0, 0.0))
+        self.tol, self.verbose, self.callback = tol, verbose, callback
+        if verbose:
+            print(f"nmfkit: iteration 0, objective {obj0:.6g}")
+        if callback is not None:
+            callback(0, obj0)
+
+    def check(self, it, obj):
+        """Record obj at iteration it; True when the run has converged."""
+        self.history.append(obj)
+        self.iters.append(it)
+        if self.verbose:
+            print(f"nmfkit: iteration {it}, objective {obj:.6g}, "
+                  f"{time.perf_counter() - self.start:.2f} s")
+        if self.callback is not None:
+            self.callback(it, obj)
+        err = np.sqrt(2.0 * max(obj, 0.0))
+        if self.tol > 0 and (self.err_init == 0 or (self.err_prev - err) / self.err_init
+                             < self.tol):
+            return True
+        self.err_prev = err
+        return False
+
+
 def _dot64(a, b):
     return float(np.dot(a.ravel().astype(np.float64, copy=False),
                         b.ravel().astype(np.float64, copy=False)))
@@ -153,19 +185,12 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             value = M.divergence(W, Ht, beta, n_threads)
         return value + penalty.value(factors)
 
-    start = time.perf_counter()
     if fro:  # the first update's numerator, formed now, gives the initial objective too
         s0 = order[0]
         M.xb(factors[other[s0]], nums[s0], s0 == "h", n_threads)
-        obj = objective(s0)
+        progress = Progress(objective(s0), tol, verbose, callback)
     else:
-        obj = objective()
-    history, iters = [obj], [0]
-    err_init = err_prev = np.sqrt(2.0 * max(obj, 0.0))
-    if verbose:
-        print(f"nmfkit: iteration 0, objective {obj:.6g}")
-    if callback is not None:
-        callback(0, obj)
+        progress = Progress(objective(), tol, verbose, callback)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
@@ -176,21 +201,11 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
                 fro_update(s, fresh_num=(update_h or it == 1) and not (it == 1 and s == s0))
             else:
                 kl_update(s)
-        if it % check_every == 0 or it == max_iter:
-            obj = objective(order[-1])
-            history.append(obj)
-            iters.append(it)
-            if verbose:
-                print(f"nmfkit: iteration {it}, objective {obj:.6g}, "
-                      f"{time.perf_counter() - start:.2f} s")
-            if callback is not None:
-                callback(it, obj)
-            err = np.sqrt(2.0 * max(obj, 0.0))
-            if tol > 0 and (err_init == 0 or (err_prev - err) / err_init < tol):
-                converged = True
-                break
-            err_prev = err
-    return RunResult(W, Ht, it, history, iters, converged)
+        if (it % check_every == 0 or it == max_iter) and progress.check(it, objective(
+                order[-1])):
+            converged = True
+            break
+    return RunResult(W, Ht, it, progress.history, progress.iters, converged)
 
 
 def solve_w(M, W, Ht, **options):
