@@ -122,49 +122,11 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     return _three_sums(partials, n_chunks)
 
 
-def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
-                const floating[::1] den not None, double l1, double l2, double floor,
-                double tiny, int n_threads):
-    """Multiplicative step with a per-column denominator (KL: den = column sums of B), in place.
-
-    A (r x k) IN/OUT; num (r x k) IN; den (k) IN.
-    A <- max(floor, A * num / (den + l1 + l2 A)), a zero denominator read as tiny.
-    Returns ||A_new - A_old||^2.
-    """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch
-    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
-    cdef double s_delta, a, d, new
-    cdef double *partials = new_partials(n_chunks, 1)
-    if partials == NULL:
-        raise MemoryError()
-    for ch in prange(n_chunks, nogil=True, schedule='dynamic', num_threads=n_threads):
-        s_delta = 0.0
-        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
-            for c in range(k):
-                a = A[i, c]
-                d = den[c] + l1 + l2 * a
-                if d <= 0.0:
-                    d = tiny
-                new = a * num[i, c] / d
-                if new < floor:
-                    new = floor
-                _store(&A[i, c], new, &s_delta)
-        partials[ch] = s_delta
-    result = total(partials, n_chunks, 1, 0)
-    free(partials)
-    return result
-
-
-def mu_beta_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
-                 const floating[:, ::1] den not None, double l1, double l2, double gamma,
-                 double floor, double tiny, int n_threads):
-    """Multiplicative step with a full denominator (general beta, missing values), in place.
-
-    A (r x k) IN/OUT; num (r x k) IN; den (r x k) IN.
-    A <- max(floor, A * (num / (den + l1 + l2 A))^gamma), a zero denominator read as tiny;
-    gamma is the exponent that keeps the beta-divergence monotone (1 for 1 <= beta <= 2).
-    Returns ||A_new - A_old||^2.
-    """
+cdef double _mu_rows(floating[:, ::1] A, const floating[:, ::1] num, const floating *den,
+                     Py_ssize_t den_stride, double l1, double l2, double gamma,
+                     double floor, double tiny, int n_threads) except -1:
+    """A <- max(floor, A * (num / (den + l1 + l2 A))^gamma), row i's den at
+    den + i * den_stride (0: one k-vector for every row). Returns ||A_new - A_old||^2."""
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_delta, a, d, ratio, new
@@ -176,7 +138,7 @@ def mu_beta_step(floating[:, ::1] A not None, const floating[:, ::1] num not Non
         for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
             for c in range(k):
                 a = A[i, c]
-                d = den[i, c] + l1 + l2 * a
+                d = den[i * den_stride + c] + l1 + l2 * a
                 if d <= 0.0:
                     d = tiny
                 ratio = num[i, c] / d
@@ -190,6 +152,35 @@ def mu_beta_step(floating[:, ::1] A not None, const floating[:, ::1] num not Non
     result = total(partials, n_chunks, 1, 0)
     free(partials)
     return result
+
+
+def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
+                const floating[::1] den not None, double l1, double l2, double floor,
+                double tiny, int n_threads):
+    """Multiplicative step with a per-column denominator (KL: den = column sums of B), in place.
+
+    A (r x k) IN/OUT; num (r x k) IN; den (k) IN.
+    A <- max(floor, A * num / (den + l1 + l2 A)), a zero denominator read as tiny.
+    Returns ||A_new - A_old||^2.
+    """
+    if den.shape[0] < A.shape[1]:
+        raise ValueError("den must have k entries")
+    return _mu_rows(A, num, &den[0] if den.shape[0] else NULL, 0, l1, l2, 1.0, floor, tiny,
+                    n_threads)
+
+
+def mu_beta_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
+                 const floating[:, ::1] den not None, double l1, double l2, double gamma,
+                 double floor, double tiny, int n_threads):
+    """Multiplicative step with a full denominator (general beta, missing values), in place.
+
+    A (r x k) IN/OUT; num (r x k) IN; den (r x k) IN.
+    A <- max(floor, A * (num / (den + l1 + l2 A))^gamma), a zero denominator read as tiny;
+    gamma is the exponent that keeps the beta-divergence monotone (1 for 1 <= beta <= 2).
+    Returns ||A_new - A_old||^2.
+    """
+    return _mu_rows(A, num, &den[0, 0] if den.shape[0] and den.shape[1] else NULL,
+                    den.shape[1], l1, l2, gamma, floor, tiny, n_threads)
 
 
 cdef inline double _hals_coord(floating *a, Py_ssize_t c, const floating *gram_c,
