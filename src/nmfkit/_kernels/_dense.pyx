@@ -76,25 +76,27 @@ cdef inline void _ratio(const floating *v, Py_ssize_t ldv, floating *t, Py_ssize
             t[i * cols + j] = v[i * ldv + j] / wh
 
 
-def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
-                 const floating[:, ::1] Ht not None, bint h_side,
-                 floating[:, ::1] num not None, floating[:, ::1] buf not None,
-                 Py_ssize_t col_block, double tiny, int n_threads):
-    """KL numerator with R = V / max(W Ht^T, tiny) formed one tile at a time.
+cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
+                     const floating[:, ::1] Ht, bint h_side, floating *num, floating *den,
+                     floating[:, ::1] buf, floating *buf2, Py_ssize_t ld2,
+                     Py_ssize_t col_block, bint kl, double beta, double tiny,
+                     int n_threads) except -1:
+    """The tiled walk behind kl_numerator and beta_products.
 
-    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
-    h_side false: num (m x k) OUT = R Ht. Tiles of L // n whole rows, one per task.
-    h_side true:  num (n x k) OUT = R^T W. One task per block of col_block columns, which
-                  walks down V in tiles of L // col_block rows and owns num's block rows.
+    WH is formed one tile at a time in the thread's row of buf and turned in place into P
+    (kl: V / max(WH, tiny); else V o WH^(beta-2), and Q = WH^(beta-1) into buf2's row), then
+    contracted with B: num = P B, den = Q B (num NULL: skipped; den only without kl).
+    h_side false: B = Ht, tiles of L // n whole rows, one per task. h_side true: B = W, one
+    task per block of col_block columns, which walks down V in tiles of L // col_block rows
+    and owns its block's rows of num and den. buf2 (rows ld2 apart, ld2 >= L) may be NULL
+    with kl.
     """
-    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = W.shape[1]
-    cdef Py_ssize_t L = buf.shape[1], rows, cb, n_tasks, t, t0, c0, cw, rw, tid
+    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
+    cdef Py_ssize_t L = buf.shape[1], rows, cb = 1, n_tasks, t, t0, c0, cw, rw, tid
     cdef floating ftiny = <floating> tiny
     cdef floating *b
-    _check_workspace(buf, n, n_threads)
-    if m == 0 or n == 0:  # an empty sum: R^T W or R Ht is zero
-        num[:, :] = 0
-        return
+    cdef floating *b2
+    cdef const floating *v
     if h_side:
         cb = max(1, min(col_block, n))
         rows = L // cb
@@ -105,6 +107,7 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         b = &buf[tid, 0]
+        b2 = buf2 + tid * ld2 if buf2 != NULL else NULL
         for t in prange(n_tasks, schedule='dynamic'):
             if h_side:
                 c0 = t * cb
@@ -114,19 +117,56 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
                     rw = min(rows, m - t0)
                     gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, &W[t0, 0],
                             <int> k, &Ht[c0, 0], <int> k, 0.0, b, <int> cw)
-                    _ratio(&V[t0, c0], n, b, rw, cw, ftiny)
-                    gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
-                            &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &num[c0, 0],
-                            <int> k)
+                    v = V + t0 * n + c0 if V != NULL else NULL
+                    if kl:
+                        _ratio(v, n, b, rw, cw, ftiny)
+                    else:
+                        _beta_tile(v, n, b, b2, rw, cw, beta, tiny)
+                    if num != NULL:
+                        gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
+                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, num + c0 * k,
+                                <int> k)
+                    if den != NULL:
+                        gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b2, <int> cw,
+                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, den + c0 * k,
+                                <int> k)
                     t0 = t0 + rw
             else:
                 t0 = t * rows
                 rw = min(rows, m - t0)
                 gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
                         &Ht[0, 0], <int> k, 0.0, b, <int> n)
-                _ratio(&V[t0, 0], n, b, rw, n, ftiny)
-                gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
-                        &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
+                v = V + t0 * n if V != NULL else NULL
+                if kl:
+                    _ratio(v, n, b, rw, n, ftiny)
+                else:
+                    _beta_tile(v, n, b, b2, rw, n, beta, tiny)
+                if num != NULL:
+                    gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
+                            &Ht[0, 0], <int> k, 0.0, num + t0 * k, <int> k)
+                if den != NULL:
+                    gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b2, <int> n,
+                            &Ht[0, 0], <int> k, 0.0, den + t0 * k, <int> k)
+    return 0
+
+
+def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
+                 const floating[:, ::1] Ht not None, bint h_side,
+                 floating[:, ::1] num not None, floating[:, ::1] buf not None,
+                 Py_ssize_t col_block, double tiny, int n_threads):
+    """KL numerator with R = V / max(W Ht^T, tiny) formed one tile at a time.
+
+    V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
+    h_side false: num (m x k) OUT = R Ht. h_side true: num (n x k) OUT = R^T W.
+    Tiles as _walk_tiles cuts them.
+    """
+    cdef Py_ssize_t m = V.shape[0], n = V.shape[1]
+    _check_workspace(buf, n, n_threads)
+    if m == 0 or n == 0:  # an empty sum: R^T W or R Ht is zero
+        num[:, :] = 0
+        return
+    _walk_tiles(&V[0, 0], W, Ht, h_side, &num[0, 0], NULL, buf, NULL, 0, col_block, True,
+                1.0, tiny, n_threads)
 
 
 cdef inline void _beta_tile(const floating *v, Py_ssize_t ldv, floating *p, floating *q,
@@ -164,16 +204,12 @@ def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
     (an unobserved entry), and B = Ht (h_side false) or W (h_side true):
     num OUT = P B, den OUT = Q B, of shape (m x k) or (n x k).
     V None stands for an all-zero, fully observed V (the zeros of a sparse matrix): only
-    den is computed and num may be None. Tiles as in kl_numerator.
+    den is computed and num may be None. Tiles as _walk_tiles cuts them.
     """
-    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
-    cdef Py_ssize_t L = buf.shape[1], rows, cb, n_tasks, t, t0, c0, cw, rw, tid
+    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0]
     cdef bint has_v = V is not None
-    cdef floating *b
-    cdef floating *b2
-    cdef const floating *v
     _check_workspace(buf, n, n_threads)
-    _check_workspace(buf2, n, n_threads)
+    _check_workspace(buf2, buf.shape[1], n_threads)
     if has_v and (V.shape[0] != m or V.shape[1] != n or num is None):
         raise ValueError("V must be (m x n) and num given when V is")
     if m == 0 or n == 0:
@@ -181,48 +217,9 @@ def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
             num[:, :] = 0
         den[:, :] = 0
         return
-    if h_side:
-        cb = max(1, min(col_block, n))
-        rows = L // cb
-        n_tasks = (n + cb - 1) // cb
-    else:
-        rows = L // n
-        n_tasks = (m + rows - 1) // rows
-    with nogil, parallel(num_threads=n_threads):
-        tid = threadid()
-        b = &buf[tid, 0]
-        b2 = &buf2[tid, 0]
-        for t in prange(n_tasks, schedule='dynamic'):
-            if h_side:
-                c0 = t * cb
-                cw = min(cb, n - c0)
-                t0 = 0
-                while t0 < m:
-                    rw = min(rows, m - t0)
-                    gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, &W[t0, 0],
-                            <int> k, &Ht[c0, 0], <int> k, 0.0, b, <int> cw)
-                    v = &V[t0, c0] if has_v else NULL
-                    _beta_tile(v, n, b, b2, rw, cw, beta, tiny)
-                    if has_v:
-                        gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
-                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &num[c0, 0],
-                                <int> k)
-                    gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b2, <int> cw,
-                            &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, &den[c0, 0],
-                            <int> k)
-                    t0 = t0 + rw
-            else:
-                t0 = t * rows
-                rw = min(rows, m - t0)
-                gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
-                        &Ht[0, 0], <int> k, 0.0, b, <int> n)
-                v = &V[t0, 0] if has_v else NULL
-                _beta_tile(v, n, b, b2, rw, n, beta, tiny)
-                if has_v:
-                    gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
-                            &Ht[0, 0], <int> k, 0.0, &num[t0, 0], <int> k)
-                gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b2, <int> n,
-                        &Ht[0, 0], <int> k, 0.0, &den[t0, 0], <int> k)
+    _walk_tiles(&V[0, 0] if has_v else NULL, W, Ht, h_side,
+                &num[0, 0] if has_v else NULL, &den[0, 0], buf, &buf2[0, 0], buf2.shape[1],
+                col_block, False, beta, tiny, n_threads)
 
 
 cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t,
