@@ -25,6 +25,7 @@ were restored.
 """
 
 import asyncio
+import concurrent.futures
 import contextlib
 import itertools
 import threading
@@ -334,6 +335,12 @@ class _WorkersLost(Exception):
     pass
 
 
+# What a map meets when a worker dies under it: a future cancelled with its data (one or
+# several: distributed's FutureCancelledError and FuturesCancelledError are both
+# CancelledErrors), a task that killed workers, or a pinned worker gone (_WorkersLost).
+_LOST = (_WorkersLost, concurrent.futures.CancelledError, distributed.scheduler.KilledWorker)
+
+
 def _get_client():
     try:
         return distributed.get_client()
@@ -456,8 +463,7 @@ class _Data:
                             break
                     target = level[0]
                 out = self._wait(target)
-            except (_WorkersLost, distributed.client.FutureCancelledError,
-                    distributed.scheduler.KilledWorker) as exc:
+            except _LOST as exc:
                 client.cancel(submitted)
                 if attempt == _MAX_REDOS:
                     raise RuntimeError(f"nmfkit: workers kept dying; gave up after {attempt} "
@@ -733,8 +739,7 @@ def _outputs(data, run, out_cfg):
                     f.result()  # a genuine error in the task: raise it
             if all(f.status == "finished" for f in outputs):
                 return outputs
-        except (_WorkersLost, distributed.client.FutureCancelledError,
-                distributed.scheduler.KilledWorker):
+        except _LOST:
             pass
         data._reassign()
         for c, f in enumerate(outputs):
