@@ -74,9 +74,9 @@ def _orthonormalize(Q, passes=2):
         try:
             R = la.cholesky(Q.T @ Q, lower=False)
         except la.LinAlgError:
-            return la.qr(Q, mode="economic")[0]
+            return np.ascontiguousarray(la.qr(Q, mode="economic")[0])
         R_inv = la.solve_triangular(R, np.eye(R.shape[0], dtype=R.dtype), lower=False)
-        out = np.empty_like(Q)
+        out = np.empty(Q.shape, dtype=Q.dtype)
         _dense.matmul(np.ascontiguousarray(Q), np.ascontiguousarray(R_inv), out, False,
                       effective_n_threads())
         Q = out
@@ -87,56 +87,65 @@ def randomized_svd(X, k, rng, n_oversamples=10, n_iter=None):
     """Leading k singular triplets of a dense array or sparse matrix X: U, s, Vt.
 
     Halko, Martinsson & Tropp (2011), with scikit-learn's defaults (10 oversamples; 7 power
-    iterations when k < 0.1 min(m, n), else 4), each pass renormalized by Cholesky QR.
+    iterations when k < 0.1 min(m, n), else 4). The subspace iteration runs on the smaller
+    side of X (m or n rows): only those blocks are renormalized (one Cholesky QR pass per
+    iteration, two at the end), and the random start is drawn there.
     """
     m, n = X.shape
     p = min(k + n_oversamples, m, n)
     if n_iter is None:
         n_iter = 7 if k < 0.1 * min(m, n) else 4
     prod, prod_t = _products(X)
-    Q = prod(_normal(rng, (n, p)).astype(X.dtype, copy=False))
+    # A is X (m <= n) or X^T (m > n): a basis Q of A's range lives on the smaller side
+    A, A_t = (prod, prod_t) if m <= n else (prod_t, prod)
+    Q = _orthonormalize(_normal(rng, (min(m, n), p)).astype(X.dtype, copy=False), 1)
     for _ in range(n_iter):
-        Q = prod(_orthonormalize(prod_t(_orthonormalize(Q, 1)), 1))
+        Q = _orthonormalize(A(A_t(Q)), 1)
     Q = _orthonormalize(Q)
-    B = prod_t(Q).T
-    Uh, s, Vt = la.svd(B, full_matrices=False)
-    U = Q @ Uh
+    # A ~= Q C^T with C = A^T Q (the larger side), C = Qc R, and R^T = Ur s Vr^T: the SVD of
+    # a p x p matrix, not of a p x (larger side) one (LAPACK takes ~0.3 s on 30 x 1e5)
+    C = A_t(Q)
+    Qc = _orthonormalize(C)
+    Ur, s, Vrt = la.svd(Qc.T @ C, full_matrices=False)
+    small, large = Q @ Vrt.T, Qc @ Ur  # svd(R) = Ur s Vrt, so R^T = Vrt^T s Ur^T
+    U, Vt = (small, large.T) if m <= n else (large, small.T)
+    U, s, Vt = U[:, :k], s[:k], Vt[:k]
     # Sign convention (as sklearn's svd_flip with u_based_decision): largest |U| entry > 0.
-    signs = np.sign(U[np.argmax(np.abs(U), axis=0), range(U.shape[1])])
+    signs = np.sign(U[np.argmax(np.abs(U), axis=0), range(k)])
     signs[signs == 0] = 1
-    return U[:, :k] * signs[:k], s[:k], Vt[:k] * signs[:k, None]
+    return U * signs, s, Vt * signs[:, None]
 
 
 def _nndsvd(X, k, variant, rng):
+    """Boutsidis & Gallopoulos's NNDSVD: from each singular pair, the positive or the
+    negative parts of its vectors, whichever has the larger norm product (all pairs at once)."""
     U, S, Vt = randomized_svd(X, k, rng)
     m, n = X.shape
+    r = len(S)
     W = np.zeros((m, k), dtype=np.float64)
     H = np.zeros((k, n), dtype=np.float64)
-    r = len(S)
     W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
     H[0, :] = np.sqrt(S[0]) * np.abs(Vt[0, :])
-    for j in range(1, r):
-        x, y = U[:, j], Vt[j, :]
-        xp, yp = np.maximum(x, 0), np.maximum(y, 0)
-        xn, yn = np.abs(np.minimum(x, 0)), np.abs(np.minimum(y, 0))
-        xpn, ypn, xnn, ynn = (np.linalg.norm(v) for v in (xp, yp, xn, yn))
-        mp, mn = xpn * ypn, xnn * ynn
-        if mp > mn:
-            u, v, sigma = xp / xpn, yp / ypn, mp
-        elif mn > 0:
-            u, v, sigma = xn / xnn, yn / ynn, mn
-        else:
-            continue
-        lbd = np.sqrt(S[j] * sigma)
-        W[:, j] = lbd * u
-        H[j, :] = lbd * v
-    W[W < _NNDSVD_EPS] = 0
-    H[H < _NNDSVD_EPS] = 0
-    if variant == "nndsvda":
-        avg = X.mean()
-        W[W == 0] = avg
-        H[H == 0] = avg
-    elif variant == "nndsvdar":
+    x, y = U[:, 1:r], Vt[1:r].T
+    # norms of the positive and negative parts, from the positive part and the whole
+    xpn, ypn = (np.linalg.norm(np.maximum(v, 0), axis=0) for v in (x, y))
+    xnn, ynn = (np.sqrt(np.maximum(np.einsum("ij,ij->j", v, v) - vp * vp, 0))
+                for v, vp in ((x, xpn), (y, ypn)))
+    mp, mn = xpn * ypn, xnn * ynn
+    pos = mp > mn  # else the negative parts; a pair with both products 0 stays zero
+    sigma = np.where(pos, mp, mn)
+    sign = np.where(pos, 1.0, -1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lbd = np.sqrt(S[1:r] * sigma)
+        wu = np.where(sigma > 0, sign * lbd / np.where(pos, xpn, xnn), 0.0)
+        hv = np.where(sigma > 0, sign * lbd / np.where(pos, ypn, ynn), 0.0)
+    # lbd * max(+-x, 0) / norm = max(x * (+-lbd / norm), 0)
+    np.maximum(np.multiply(x, wu, out=W[:, 1:r]), 0, out=W[:, 1:r])
+    np.maximum(np.multiply(y, hv).T, 0, out=H[1:r, :])
+    fill = X.mean() if variant == "nndsvda" else 0.0
+    np.putmask(W, W < _NNDSVD_EPS, fill)
+    np.putmask(H, H < _NNDSVD_EPS, fill)
+    if variant == "nndsvdar":
         avg = X.mean()
         W[W == 0] = np.abs(avg * _normal(rng, (W == 0).sum()) / 100)
         H[H == 0] = np.abs(avg * _normal(rng, (H == 0).sum()) / 100)
