@@ -97,12 +97,12 @@ def test_nndsvd_matches_sklearn(variant):
 
 
 # -- invariants ------------------------------------------------------------------------------
-@pytest.mark.parametrize("solver", ["mu", "amu", "hals"])
+@pytest.mark.parametrize("solver", ["mu", "amu", "hals", "ehals"])
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 def test_objective_never_increases(kind, dtype, loss, solver):
-    if solver == "hals" and loss != "frobenius":
+    if solver in ("hals", "ehals") and loss != "frobenius":
         pytest.skip("HALS minimizes the Frobenius loss only")
     X = sparse_data(120, 90, 0.1) if kind == "csr" else low_rank(80, 60, 5)
     X = X.astype(dtype)

@@ -17,7 +17,7 @@ import warnings
 _LOSSES = {"frobenius": "frobenius", "fro": "frobenius", "kullback-leibler": "kullback-leibler",
            "kl": "kullback-leibler", "itakura-saito": "itakura-saito", "is": "itakura-saito"}
 _INITS = ("random", "nndsvd", "nndsvda", "nndsvdar")
-_SOLVERS = ("auto", "mu", "amu", "hals", "cd")
+_SOLVERS = ("auto", "mu", "amu", "hals", "ehals", "cd")
 
 
 class _Failure(Exception):

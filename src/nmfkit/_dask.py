@@ -666,7 +666,10 @@ def fit_transform(est, X, W=None, H=None):
     beta = opts["beta"]
     penalty = est._penalty(data, beta)
     floor = _floor(data, k, est.floor)
-    cfg = {"beta": beta, "solver": opts["solver"], "penalty": penalty, "floor": floor,
+    # extrapolation ('ehals', the in-process default) needs the objective at every
+    # iteration, an extra reduction per iteration on a cluster: plain HALS runs instead
+    solver = "hals" if opts["solver"] == "ehals" else opts["solver"]
+    cfg = {"beta": beta, "solver": solver, "penalty": penalty, "floor": floor,
            "tiny": data.tiny, "vmax": data.vmax, "scale": data.scale,
            "avg": float(np.sqrt(data.total / (shape[0] * shape[1]) / k)) or 1.0,
            "polish_iter": _polish_iter(opts), "polish": opts["tol"] > 0}
@@ -680,7 +683,7 @@ def fit_transform(est, X, W=None, H=None):
             runs.append(run)
             Ht = _starting_point(data, k, run_init, rng, W, H, run, cfg)
             with blas_single_threaded():  # the client's H updates
-                res = _run(data, run, Ht, beta=beta, solver=opts["solver"],
+                res = _run(data, run, Ht, beta=beta, solver=solver,
                            max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
                            floor=floor, check_every=opts["check_every"],
                            verbose=opts["verbose"], callback=est.callback, cfg=cfg)

@@ -100,7 +100,7 @@ def _check_problem(M, opts):
                          "the divergence is undefined and the solver may diverge. Add a small "
                          "positive value to X, mark the zeros as missing, or use a positive "
                          "beta_loss.")
-    if M.general(opts["beta"]) and opts["solver"] == "hals":
+    if M.general(opts["beta"]) and opts["solver"] in ("hals", "ehals"):
         what = "missing values" if M.masked else f"beta_loss={opts['beta']:g}"
         raise ValueError(f"solver='{opts['solver_name']}' minimizes the Frobenius loss of fully "
                          f"observed data only; for {what} use solver='mu' (or 'auto').")
@@ -196,9 +196,9 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         beta = beta_to_float(self.beta_loss)
         solver_name = solver = check_choice(self.solver, "solver", SOLVERS)
         if solver == "auto":
-            solver = "hals" if beta == 2.0 else "mu"
+            solver = "ehals" if beta == 2.0 else "mu"
         solver = "hals" if solver == "cd" else solver
-        if solver == "hals" and beta != 2.0:
+        if solver in ("hals", "ehals") and beta != 2.0:
             raise ValueError(f"solver='{solver_name}' minimizes the Frobenius loss only; use "
                              f"solver='mu' for beta_loss={self.beta_loss!r}.")
         if self.init is not None:

@@ -129,8 +129,16 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
 
     The stopping rule is scikit-learn's: every `check_every` iterations, stop when the
     decrease of sqrt(2 * objective) since the last check, relative to its initial value,
-    falls below tol.
+    falls below tol. Solver 'ehals' runs in _ehals when it applies (Frobenius loss, fully
+    observed data, both factors updated), else as 'hals'.
     """
+    if solver == "ehals":
+        if beta == 2.0 and not M.general(beta) and update_h:
+            from ._ehals import run_extrapolated
+            return run_extrapolated(M, W, Ht, penalty=penalty, floor=floor, max_iter=max_iter,
+                                    tol=tol, check_every=check_every, verbose=verbose,
+                                    callback=callback)
+        solver = "hals"
     n_threads = effective_n_threads()
     factors = {"w": W, "h": Ht}
     other = {"w": "h", "h": "w"}
@@ -150,7 +158,8 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         dens = {s: np.empty_like(factors[s]) for s in order}
         gamma = beta_gamma(beta)
     if fro:
-        grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype)) for s in factors}
+        grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
+                 for s in factors}
         n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
                                   M.nnz, M.kind == "dense") for s in order}
 
@@ -160,7 +169,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             M.xb(B, nums[s], s == "h", n_threads)
         frobenius_steps(A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor,
                         tiny, solver, n_inner[s], step_threads[s])
-        _dense.gram(A, grams[s])
+        _dense.gram(A, grams[s], step_threads[s])
 
     def kl_update(s):
         A, B = factors[s], factors[other[s]]
@@ -236,7 +245,8 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
         gamma = beta_gamma(beta)
     elif beta == 2.0:
         M.xb(B, num, s == "h", n_threads)
-        gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype))
+        gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype),
+                           threads_for(2.0 * k * k * B.shape[0], n_threads))
     else:
         den = B.sum(axis=0)
     sweeps = 0

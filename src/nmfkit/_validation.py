@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "spa", "custom")
-SOLVERS = ("auto", "mu", "amu", "hals", "cd")
+SOLVERS = ("auto", "mu", "amu", "hals", "ehals", "cd")
 
 
 def _kind(value):

@@ -15,6 +15,7 @@ cdef extern from "_omp_shim.h":
 cdef enum:
     CHUNK = 64          # rows per chunk of the row-parallel kernels
     GEMM_ROWS = 256     # output rows per BLAS call of the chunked products
+    GRAM_ROWS = 4096    # rows per BLAS call (and partial product) of the Gram matrix
 
 
 cdef inline double *new_partials(Py_ssize_t n_chunks, int n_sums) noexcept nogil:

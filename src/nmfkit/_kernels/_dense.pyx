@@ -12,7 +12,7 @@ from libc.math cimport log
 from libc.stdlib cimport free, malloc
 
 from ._beta cimport beta_div, clip_wh, pow_m2
-from ._common cimport GEMM_ROWS, floating, gemm_rm, new_partials, total
+from ._common cimport GEMM_ROWS, GRAM_ROWS, floating, gemm_rm, new_partials, total
 
 
 def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
@@ -49,11 +49,36 @@ def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
                     <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
 
 
-def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None):
-    """out (k x k) OUT = B^T B; B (r x k) IN. Returns the array behind out."""
-    cdef int r = B.shape[0], k = B.shape[1]
+def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None, int n_threads=1):
+    """out (k x k) OUT = B^T B; B (r x k) IN. Returns the array behind out.
+
+    Above GRAM_ROWS rows, each block of GRAM_ROWS rows is one BLAS call on its own thread,
+    and the blocks' k x k products are added up in block order (in double): the same bits
+    on any thread count.
+    """
+    cdef Py_ssize_t r = B.shape[0], k = B.shape[1], kk = k * k
+    cdef Py_ssize_t n_blocks = (r + GRAM_ROWS - 1) // GRAM_ROWS, c, r0, i
+    cdef floating *parts
+    cdef double acc
+    if n_blocks <= 1 or k == 0:
+        with nogil:
+            gemm_rm(True, False, <int> k, <int> k, <int> r, 1.0, &B[0, 0], <int> k,
+                    &B[0, 0], <int> k, 0.0, &out[0, 0], <int> k)
+        return out.base
+    parts = <floating *> malloc(n_blocks * kk * sizeof(floating))
+    if parts == NULL:
+        raise MemoryError()
+    for c in prange(n_blocks, nogil=True, schedule='static', num_threads=n_threads):
+        r0 = c * GRAM_ROWS
+        gemm_rm(True, False, <int> k, <int> k, <int> (min(r, r0 + GRAM_ROWS) - r0), 1.0,
+                &B[r0, 0], <int> k, &B[r0, 0], <int> k, 0.0, &parts[c * kk], <int> k)
     with nogil:
-        gemm_rm(True, False, k, k, r, 1.0, &B[0, 0], k, &B[0, 0], k, 0.0, &out[0, 0], k)
+        for i in range(kk):
+            acc = 0.0
+            for c in range(n_blocks):
+                acc = acc + parts[c * kk + i]
+            (&out[0, 0])[i] = <floating> acc
+    free(parts)
     return out.base
 
 

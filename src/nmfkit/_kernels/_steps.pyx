@@ -258,3 +258,24 @@ def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
     result = total(partials, n_chunks, 1, 0)
     free(partials)
     return result
+
+
+def extrapolate(const floating[:, ::1] cur not None, floating[:, ::1] last not None,
+                floating[:, ::1] keep not None, double beta, double floor, int n_threads):
+    """The extrapolated point of Ang & Gillis (2019) from two successive iterates, in one
+    pass: last <- max(floor, cur + beta (cur - last)), written to keep as well (keep may be
+    last itself). Elementwise, so the same bits on any thread count."""
+    cdef Py_ssize_t r = cur.shape[0], k = cur.shape[1], i, j
+    cdef floating b = <floating> beta, fl = <floating> floor, c, h
+    if (last.shape[0] != r or last.shape[1] != k or keep.shape[0] != r
+            or keep.shape[1] != k):
+        raise ValueError("extrapolate: cur, last and keep must have the same shape")
+    with nogil:
+        for i in prange(r, num_threads=n_threads, schedule="static"):
+            for j in range(k):
+                c = cur[i, j]
+                h = c + b * (c - last[i, j])
+                if not h >= fl:  # also replaces a NaN by the floor
+                    h = fl
+                last[i, j] = h
+                keep[i, j] = h
