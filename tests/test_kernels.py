@@ -1400,3 +1400,35 @@ def test_matrix_results_do_not_depend_on_thread_count(rng, dtype):
         np.testing.assert_array_equal(res[0], results[0][0], err_msg=str(nt))
         np.testing.assert_array_equal(res[1], results[0][1], err_msg=str(nt))
         assert res[2:] == results[0][2:], nt
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(1, 1), (3, 7), (257, 5), (600, 33), (0, 4)])
+def test_sums_match_numpy_on_any_thread_count(rng, dtype, shape):
+    V = rng.random(shape).astype(dtype)
+    ref = V.astype(np.float64)
+    results = [_dense.sums(V, t) for t in (1, 2, 3)]
+    assert results[0] == results[1] == results[2]
+    s, q = results[0]
+    assert s == pytest.approx(ref.sum(), rel=1e-13, abs=1e-300)
+    assert q == pytest.approx((ref * ref).sum(), rel=1e-13, abs=1e-300)
+
+
+def test_gram_in_row_blocks_matches_numpy_on_any_thread_count(rng):
+    B = rng.random((3 * 4096 + 17, 7))
+    outs = [_dense.gram(B, np.empty((7, 7)), t) for t in (1, 2, 3)]
+    assert np.array_equal(outs[0], outs[1]) and np.array_equal(outs[0], outs[2])
+    np.testing.assert_allclose(outs[0], B.T @ B, rtol=1e-13)
+
+
+def test_extrapolate(rng):
+    cur, last = rng.random((50, 4)), rng.random((50, 4))
+    keep = np.empty_like(cur)
+    ref = np.maximum(cur + 0.7 * (cur - last), 0.05)
+    _steps.extrapolate(cur, last, keep, 0.7, 0.05, 2)
+    assert np.array_equal(last, ref) and np.array_equal(keep, ref)
+    last[0, 0] = np.nan  # a NaN never escapes: it becomes the floor
+    _steps.extrapolate(cur, last, last, 0.5, 0.05, 1)
+    assert last[0, 0] == 0.05
+    with pytest.raises(ValueError, match="same shape"):
+        _steps.extrapolate(cur, last[:3], keep, 0.5, 0.0, 1)

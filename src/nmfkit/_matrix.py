@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._kernels import _dense, _sparse
-from ._threads import threads_for
+from ._threads import effective_n_threads, threads_for
 from ._validation import check_dense, check_mask, check_sparse
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
@@ -89,9 +89,8 @@ class Matrix:
                 self.sq_norm = float(np.nansum(np.square(self.V, dtype=np.float64)))
                 self.total = float(np.nansum(self.V, dtype=np.float64))
                 self.n_observed = int(self.V.size - np.isnan(self.V).sum())
-            else:  # no temporaries of V's size
-                self.sq_norm = float(np.einsum("ij,ij->", self.V, self.V, dtype=np.float64))
-                self.total = float(self.V.sum(dtype=np.float64))
+            else:  # one pass, no temporaries of V's size
+                self.total, self.sq_norm = _dense.sums(self.V, effective_n_threads())
                 self.n_observed = self.V.size
             self.nnz = self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0

@@ -8,7 +8,7 @@
 # (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
 # count, and every sum is added up in block order: the same bits on any thread count.
 from cython.parallel cimport prange, parallel, threadid
-from libc.math cimport log
+from libc.math cimport log, logf
 from libc.stdlib cimport free, malloc
 
 from ._beta cimport beta_div, clip_wh, pow_m2
@@ -80,6 +80,55 @@ def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None, int n
             (&out[0, 0])[i] = <floating> acc
     free(parts)
     return out.base
+
+
+def sums(const floating[:, ::1] V not None, int n_threads):
+    """(sum, sum of squares) of V's entries, in double, in one pass: each row with four
+    running sums, rows added up in blocks of GEMM_ROWS, blocks in order (the same bits on
+    any thread count). numpy needs two passes, and casts float32 on the way."""
+    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], n4 = n - n % 4
+    cdef Py_ssize_t n_blocks = (m + GEMM_ROWS - 1) // GEMM_ROWS, c, i, j
+    cdef double s0, s1, s2, s3, q0, q1, q2, q3, x0, x1, x2, x3, bs, bq, result_s, result_q
+    cdef double *partials = new_partials(n_blocks, 2)
+    if partials == NULL:
+        raise MemoryError()
+    for c in prange(n_blocks, nogil=True, schedule='static', num_threads=n_threads):
+        bs = 0.0
+        bq = 0.0
+        for i in range(c * GEMM_ROWS, min(m, c * GEMM_ROWS + GEMM_ROWS)):
+            s0 = 0.0
+            s1 = 0.0
+            s2 = 0.0
+            s3 = 0.0
+            q0 = 0.0
+            q1 = 0.0
+            q2 = 0.0
+            q3 = 0.0
+            for j in range(0, n4, 4):
+                x0 = V[i, j]
+                x1 = V[i, j + 1]
+                x2 = V[i, j + 2]
+                x3 = V[i, j + 3]
+                s0 = s0 + x0
+                s1 = s1 + x1
+                s2 = s2 + x2
+                s3 = s3 + x3
+                q0 = q0 + x0 * x0
+                q1 = q1 + x1 * x1
+                q2 = q2 + x2 * x2
+                q3 = q3 + x3 * x3
+            for j in range(n4, n):
+                x0 = V[i, j]
+                s0 = s0 + x0
+                q0 = q0 + x0 * x0
+            bs = bs + ((s0 + s1) + (s2 + s3))
+            bq = bq + ((q0 + q1) + (q2 + q3))
+        partials[2 * c] = bs
+        partials[2 * c + 1] = bq
+    result_s = total(partials, n_blocks, 2, 0)
+    result_q = total(partials, n_blocks, 2, 1)
+    free(partials)
+    return result_s, result_q
 
 
 cdef _check_workspace(const floating[:, ::1] buf, Py_ssize_t width, int n_threads):
@@ -266,7 +315,10 @@ cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t
             if x > 0.0:
                 if fwh < ftiny:
                     fwh = ftiny
-                row = row + x * log(x / fwh) - x
+                if floating is float:  # float32 data and products: logf is as exact
+                    row = row + x * logf(<float> x / fwh) - x
+                else:
+                    row = row + x * log(x / fwh) - x
         part = part + row
     return part
 
