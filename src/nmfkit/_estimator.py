@@ -109,10 +109,12 @@ def _check_problem(M, opts):
 class NMF(_NamesMixin, _TransformerMixin, _Base):
     """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
 
-    Parameters mirror sklearn.decomposition.NMF. solver is 'auto' (default: 'hals' for
-    the Frobenius loss, 'mu' otherwise), 'mu' (plain Lee-Seung multiplicative updates, the
-    reference), 'amu' (accelerated MU, Gillis & Glineur 2012) or 'hals' (alias 'cd':
-    parallel HALS / cyclic coordinate descent with inner repeats, Frobenius only).
+    Parameters mirror sklearn.decomposition.NMF. solver is 'auto' (default: 'ehals' for
+    the Frobenius loss of fully observed data, 'mu' otherwise), 'mu' (plain Lee-Seung
+    multiplicative updates, the reference), 'amu' (accelerated MU, Gillis & Glineur 2012),
+    'hals' (alias 'cd': parallel HALS / cyclic coordinate descent with inner repeats,
+    Frobenius only) or 'ehals' (HALS with extrapolation, Ang & Gillis 2019, restarted from
+    the best pair; its history and result are the best pair's; Frobenius only).
     Beyond scikit-learn's parameters:
 
     floor : 'auto' or float, default='auto'

@@ -323,6 +323,34 @@ cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t
     return part
 
 
+cdef inline double _fro_tile(const floating *v, Py_ssize_t ldv, const floating *t,
+                            Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    # sum over a tile of (v - wh)^2 / 2, in double, NaN v left out; two running sums per row
+    # (the difference is formed in V's precision, as the products are)
+    cdef Py_ssize_t i, j
+    cdef double part = 0.0, s0, s1, d
+    cdef floating x
+    for i in range(rows):
+        s0 = 0.0
+        s1 = 0.0
+        for j in range(0, cols - 1, 2):
+            x = v[i * ldv + j]
+            if x == x:
+                d = x - t[i * cols + j]
+                s0 = s0 + d * d
+            x = v[i * ldv + j + 1]
+            if x == x:
+                d = x - t[i * cols + j + 1]
+                s1 = s1 + d * d
+        if cols % 2:
+            x = v[i * ldv + cols - 1]
+            if x == x:
+                d = x - t[i * cols + cols - 1]
+                s0 = s0 + d * d
+        part = part + 0.5 * (s0 + s1)
+    return part
+
+
 def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
               const floating[:, ::1] Ht not None, floating[:, ::1] buf not None,
               double beta, double tiny, int n_threads):
@@ -359,6 +387,9 @@ def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
                     &Ht[0, 0], <int> k, 0.0, b, <int> n)
             if beta == 1.0 and has_v:
                 partials[t] = _kl_tile(&V[t0, 0], n, b, rw, n, tiny)
+                continue
+            if beta == 2.0 and has_v:
+                partials[t] = _fro_tile(&V[t0, 0], n, b, rw, n)
                 continue
             part = 0.0
             for i in range(rw):
