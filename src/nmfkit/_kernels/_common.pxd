@@ -8,6 +8,7 @@ cdef extern from "_omp_shim.h":
     int NMFKIT_HAVE_OPENMP
     int nmfkit_max_threads() noexcept nogil
     void nmfkit_prefetch(const void *p) noexcept nogil
+    double nmfkit_max(double a, double b) noexcept nogil
 
 # Work is cut into fixed chunks that do not depend on the thread count, scheduled
 # dynamically (robust when a core is busy elsewhere), and every reduction keeps one partial

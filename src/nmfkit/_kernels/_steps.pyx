@@ -11,8 +11,8 @@ from cython.parallel cimport prange, parallel, threadid
 from libc.math cimport pow
 from libc.stdlib cimport malloc, free
 
-from ._common cimport (CHUNK, dot, floating, NMFKIT_HAVE_OPENMP, nmfkit_max_threads,
-                       new_partials, total)
+from ._common cimport (CHUNK, dot, floating, NMFKIT_HAVE_OPENMP, nmfkit_max,
+                       nmfkit_max_threads, new_partials, total)
 
 HAVE_OPENMP = bool(NMFKIT_HAVE_OPENMP)
 
@@ -111,9 +111,7 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
                     d = den[c] + l1 + l2 * a
                     if d <= 0.0:
                         d = tiny
-                    new = a * num[i, c] / d
-                    if new < floor:
-                        new = floor
+                    new = nmfkit_max(a * num[i, c] / d, floor)  # no branch: see _hals_coord
                     _store(&A[i, c], new, &s_delta)
             partials[3 * ch] = s_num
             partials[3 * ch + 1] = s_gram
@@ -144,9 +142,7 @@ cdef double _mu_rows(floating[:, ::1] A, const floating[:, ::1] num, const float
                 ratio = num[i, c] / d
                 if gamma != 1.0:
                     ratio = pow(ratio, gamma)
-                new = a * ratio
-                if new < floor:
-                    new = floor
+                new = nmfkit_max(a * ratio, floor)  # no branch: see _hals_coord
                 _store(&A[i, c], new, &s_delta)
         partials[ch] = s_delta
     result = total(partials, n_chunks, 1, 0)
@@ -187,13 +183,14 @@ cdef inline double _hals_coord(floating *a, Py_ssize_t c, const floating *gram_c
                               double num_c, double l1, double l2, double inv_h, double floor,
                               Py_ssize_t k) noexcept nogil:
     cdef double new
-    if inv_h > 0.0:
+    if inv_h > 0.0:  # the same for the whole column: predictable
         new = a[c] + (num_c - l1 - dot(a, gram_c, k) - l2 * a[c]) * inv_h
     else:
         new = floor
-    if new < floor:
-        new = floor
-    return new
+    # One max instruction, no branch: on real data about half the entries sit at the floor
+    # in no predictable pattern, and a branch here made a sweep up to 1.5x slower. (A NaN
+    # becomes the floor.)
+    return nmfkit_max(new, floor)
 
 
 def hals_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,
@@ -274,8 +271,6 @@ def extrapolate(const floating[:, ::1] cur not None, floating[:, ::1] last not N
         for i in prange(r, num_threads=n_threads, schedule="static"):
             for j in range(k):
                 c = cur[i, j]
-                h = c + b * (c - last[i, j])
-                if not h >= fl:  # also replaces a NaN by the floor
-                    h = fl
+                h = <floating> nmfkit_max(c + b * (c - last[i, j]), fl)  # NaN: the floor
                 last[i, j] = h
                 keep[i, j] = h
