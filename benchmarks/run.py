@@ -86,7 +86,7 @@ def bench_per_iteration(dense, csr, quick):
                                  X, W0, H0, n1, n2)
             theirs = per_iteration(lambda n: SkNMF(K, init="custom", solver="mu",
                                                    beta_loss=loss, max_iter=n, tol=0),
-                                   X, W0, H0, 1, 3 if quick else 4, repeat=1)
+                                   X, W0, H0, 1, 3 if quick else 5, repeat=2)
             results.append(row(
                 f"{kind} {loss}: nmfkit / floor ({floor * 1e3:.1f} ms)", f"<= {target}x",
                 f"{ours / floor:.2f}x (sklearn {theirs / floor:.2f}x)", ours / floor <= target))
