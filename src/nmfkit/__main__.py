@@ -83,7 +83,7 @@ def _parser():
                        help="frobenius (default), kullback-leibler (kl), itakura-saito (is) "
                             "or a beta-divergence's beta, e.g. 1.5")
         p.add_argument("--solver", choices=_SOLVERS, default="auto",
-                       help="default auto: hals for frobenius, mu for kullback-leibler")
+                       help="default auto: ehals for frobenius, mu otherwise")
         p.add_argument("--max-iter", type=_positive_int, default=200, metavar="N",
                        help="iterations per run at most (default 200)")
         p.add_argument("--tol", type=_nonnegative_float, default=1e-4,
