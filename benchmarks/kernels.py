@@ -36,6 +36,11 @@ def main():
             print(f"{np.dtype(dtype).name}: dense 4000 x 2000, k = 20 (ms, 1 thread)")
             print(f"  V^T W  nmfkit {best(lambda: _dense.matmul(V, W, o1, True, 1)):6.2f}"
                   f"   numpy W.T @ V {best(lambda: W.T @ V):6.2f}")
+            if dtype == np.float32 and _dense.vtw_f32_kernel():
+                _dense.vtw_f32_kernel(False)  # the same product through scipy's BLAS
+                print(f"  V^T W  nmfkit through BLAS "
+                      f"{best(lambda: _dense.matmul(V, W, o1, True, 1)):6.2f}")
+                _dense.vtw_f32_kernel(True)
             print(f"  V Ht   nmfkit {best(lambda: _dense.matmul(V, Ht, o2, False, 1)):6.2f}"
                   f"   numpy V @ Ht  {best(lambda: V @ Ht):6.2f}")
             buf = np.empty((1, 2000 * 50), dtype)

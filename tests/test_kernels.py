@@ -1432,3 +1432,36 @@ def test_extrapolate(rng):
     assert last[0, 0] == 0.05
     with pytest.raises(ValueError, match="same shape"):
         _steps.extrapolate(cur, last[:3], keep, 0.5, 0.0, 1)
+
+
+@pytest.mark.parametrize("k", [1, 12, 13, 16, 20, 24, 25, 40])
+@pytest.mark.parametrize("p,q", [(1, 1), (3, 5), (255, 7), (513, 259), (1000, 64)])
+def test_float32_xt_b_kernel_matches_blas_and_float64(rng, k, p, q):
+    # float32 X^T B runs in the AVX2 kernel of _vtw_f32.h for 13 <= k <= 24 where the CPU
+    # has it (and in BLAS otherwise): both must give the float64 product to float32
+    # accuracy, the same bits on any thread count
+    X = rng.random((p, q)).astype(np.float32)
+    B = rng.random((p, k)).astype(np.float32)
+    ref = X.astype(np.float64).T @ B.astype(np.float64)
+    outs = []
+    for n_threads in (1, 2, 3):
+        out = np.full((q, k), np.nan, dtype=np.float32)
+        _dense.matmul(X, B, out, True, n_threads)
+        outs.append(out)
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    np.testing.assert_allclose(outs[0], ref, rtol=2e-5 * max(1.0, np.log2(p)))
+    previous = _dense.vtw_f32_kernel(False)
+    try:
+        blas = np.empty((q, k), dtype=np.float32)
+        _dense.matmul(X, B, blas, True, 2)
+    finally:
+        _dense.vtw_f32_kernel(previous)
+    np.testing.assert_allclose(outs[0], blas, rtol=1e-4 * max(1.0, np.log2(p)))
+
+
+def test_float32_xt_b_kernel_switch():
+    available = _dense.vtw_f32_kernel()
+    assert _dense.vtw_f32_kernel(False) == available
+    assert _dense.vtw_f32_kernel() is False
+    assert _dense.vtw_f32_kernel(True) is False
+    assert _dense.vtw_f32_kernel() == available  # only where the CPU has AVX2 and FMA
