@@ -143,7 +143,7 @@ def test_float32_close_to_float64(kind, loss):
         assert m32.components_.dtype == np.float32
         f64 = m64.reconstruction_err_ ** 2 / 2
         ehals = loss == "frobenius" and solver == "auto"
-        resolution = 8 * np.finfo(np.float32).eps * sq / f64 if ehals else 0.0
+        resolution = float(8 * np.finfo(np.float32).eps * sq / f64) if ehals else 0.0
         assert m32.reconstruction_err_ == pytest.approx(m64.reconstruction_err_,
                                                         rel=1e-3 + resolution / 2), solver
 
