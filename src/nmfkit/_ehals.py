@@ -72,14 +72,14 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     it = 0
     for it in range(1, max_iter + 1):
         step = b if extrapolating and not plain else 0.0
-        # the W side against the extrapolated H side (its products are fresh after it 1)
+        # the smaller factor against the other's extrapolated point (fresh products at it 1)
         if it > 1:
             M.xb(cur[s1], nums[s0], s0 == "h", n_threads)
         hals(s0, s1)
         free = 1 - best
         _steps.extrapolate(cur[s0], last[s0], kept[free], step, floor, copy_threads[s0])
         cur[s0], last[s0] = last[s0], cur[s0]
-        # the H side against the extrapolated W side
+        # the other factor against the first one's extrapolated point
         _dense.gram(cur[s0], grams[s0], step_threads[s0])
         M.xb(cur[s0], nums[s1], s1 == "h", n_threads)
         hals(s1, s0)
@@ -95,12 +95,14 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             _steps.extrapolate(cur[s1], last[s1], last[s1], step, floor, copy_threads[s1])
             cur[s1], last[s1] = last[s1], cur[s1]
             b, cap = min(cap, GAMMA * b), min(1.0, GAMMA_BAR * cap)
+            if step != 0.0:  # with step 0 the point is the iterate: its Gram is current
+                _dense.gram(cur[s1], grams[s1], step_threads[s1])
         else:  # restart from the best pair, with one plain iteration
             cap, b, plain = b, b / ETA, True
             np.copyto(cur[s0], kept[best])
             np.copyto(last[s0], kept[best])
             np.copyto(cur[s1], last[s1])
-        _dense.gram(cur[s1], grams[s1], step_threads[s1])
+            _dense.gram(cur[s1], grams[s1], step_threads[s1])
         if (it % check_every == 0 or it == max_iter) and progress.check(it, f_best):
             converged = True
             break
