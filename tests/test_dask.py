@@ -20,6 +20,7 @@ distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
 from nmfkit import NMF  # noqa: E402
+from _data import low_rank, sparse_data  # noqa: E402
 
 LOSSES = ["frobenius", "kullback-leibler"]
 TEST_TIMEOUT = 180  # seconds; a test that hangs fails instead
@@ -55,16 +56,6 @@ def client():
 def cl(client):
     client.wait_for_workers(2, timeout=60)  # after the killed-worker test, its restart
     return client
-
-
-def low_rank(m, n, k, seed=0, noise=0.05):
-    rng = np.random.RandomState(seed)
-    return rng.rand(m, k) @ rng.rand(k, n) + noise * rng.rand(m, n)
-
-
-def sparse_data(m, n, density, seed=0):
-    return sp.random(m, n, density=density, format="csr", random_state=seed,
-                     data_rvs=np.random.RandomState(seed + 1).rand)
 
 
 def rel(a, b):

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, nmf
+from _data import low_rank, sparse_data
 
 skl = pytest.importorskip("sklearn")
 from sklearn.base import clone  # noqa: E402
@@ -21,17 +22,6 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import MinMaxScaler  # noqa: E402
 
 LOSSES = ["frobenius", "kullback-leibler"]
-
-
-def low_rank(m, n, k, seed=0, noise=0.05):
-    rng = np.random.RandomState(seed)
-    V = rng.rand(m, k) @ rng.rand(k, n)
-    return V + noise * rng.rand(m, n)
-
-
-def sparse_data(m, n, density, seed=0, fmt="csr"):
-    return sp.random(m, n, density=density, format=fmt, random_state=seed,
-                     data_rvs=np.random.RandomState(seed + 1).rand)
 
 
 def start(X, k, seed=1, dtype=np.float64):

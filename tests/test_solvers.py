@@ -7,16 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import NMF
-
-
-def low_rank(m, n, k, seed=0, noise=0.05):
-    rng = np.random.RandomState(seed)
-    return rng.rand(m, k) @ rng.rand(k, n) + noise * rng.rand(m, n)
-
-
-def sparse_data(m, n, density, seed=0):
-    return sp.random(m, n, density=density, format="csr", random_state=seed,
-                     data_rvs=np.random.RandomState(seed + 1).rand)
+from _data import low_rank, sparse_data
 
 
 def frobenius(X, W, H):
