@@ -227,3 +227,21 @@ def test_data_larger_than_a_worker_memory_limit():
         assert model.loss_history_[-1] < model.loss_history_[0]
         w_max = float(W.max().compute())
         assert np.isfinite(w_max) and w_max > 0
+
+
+def test_a_wait_cancelled_inside_distributed_counts_as_a_cancelled_future():
+    # distributed's sync() raises UnboundLocalError when the future it awaits is cancelled
+    # (a worker restarted at its memory limit); the map must see a cancellation (and redo
+    # itself, see _LOST), not a crash
+    import concurrent.futures
+
+    from nmfkit import _dask
+
+    class Cancelled:
+        def result(self, timeout=None):
+            raise UnboundLocalError("cannot access local variable 'result'")
+
+    data = object.__new__(_dask._Data)
+    with pytest.raises(concurrent.futures.CancelledError):
+        data._wait(Cancelled())
+    assert issubclass(concurrent.futures.CancelledError, _dask._LOST)

@@ -517,6 +517,12 @@ class _Data:
             except (TimeoutError, asyncio.TimeoutError, distributed.TimeoutError):
                 if set(self.addr) - self._alive():
                     raise _WorkersLost() from None
+            except UnboundLocalError:
+                # distributed's sync() (2026.8) when the awaited future was cancelled, e.g.
+                # by a worker restarted at its memory limit: asyncio.CancelledError is no
+                # Exception, so sync() returns a result it never set. It is a cancellation:
+                # the caller redoes the map, as for any cancelled future (_LOST).
+                raise concurrent.futures.CancelledError() from None
 
     def _reassign(self):
         """Chunks of workers that are gone go to live ones (where their V_c now is, if
