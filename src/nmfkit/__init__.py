@@ -2,7 +2,8 @@
 
 from ._crossval import RankCV, rank_cv
 from ._datasets import make_low_rank, swimmer
-from ._estimator import NMF, ConvergenceWarning, NotFittedError, nmf
+from ._estimator import (NMF, ConvergenceWarning, InvalidParameterError, NotFittedError, nmf,
+                         non_negative_factorization)
 from ._images import parts_grid
 from ._init import spa
 from ._plots import plot_consensus, plot_history, plot_parts, plot_rank_survey
@@ -12,7 +13,8 @@ from ._topics import document_topics, make_topic_corpus, top_terms
 
 __version__ = "0.1.0"
 
-__all__ = ["NMF", "nmf", "spa", "ConvergenceWarning", "NotFittedError", "HAVE_OPENMP",
+__all__ = ["NMF", "nmf", "non_negative_factorization", "spa", "ConvergenceWarning",
+           "NotFittedError", "InvalidParameterError", "HAVE_OPENMP",
            "effective_n_threads", "__version__",
            # the jobs: choosing the rank, topics, image parts, pictures
            "rank_survey", "RankSurvey", "rank_cv", "RankCV", "top_terms", "document_topics", "make_topic_corpus",

@@ -667,7 +667,9 @@ def fit_transform(est, X, W=None, H=None):
     if init not in _INITS:  # pragma: no cover - _options already checked
         raise ValueError(f"init={init!r} is not supported.")
     if init != "custom" and (W is not None or H is not None):
-        warnings.warn("W and H are ignored unless init='custom'.", UserWarning, stacklevel=3)
+        warnings.warn("When init!='custom', provided W or H are ignored. Set  "
+                      "init='custom' to use them as initialization.", RuntimeWarning,
+                      stacklevel=3)
     data = _Data(client, X, dtype)
     beta = opts["beta"]
     penalty = est._penalty(data, beta)

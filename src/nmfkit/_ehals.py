@@ -33,8 +33,9 @@ GAMMA_BAR = 1.01
 
 
 def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10, verbose=0,
-                     callback=None):
-    """Extrapolated HALS from internal (W, Ht); the best pair is left in W, Ht."""
+                     callback=None, shuffle=None):
+    """Extrapolated HALS from internal (W, Ht); the best pair is left in W, Ht. shuffle:
+    None, or the RandomState drawing the column order of each HALS sweep."""
     n_threads = effective_n_threads()
     k = W.shape[1]
     out = {"w": W, "h": Ht}
@@ -55,7 +56,7 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
 
     def hals(s, fixed):
         frobenius_steps(cur[s], nums[s], grams[fixed], penalty.l1[s], penalty.l2[s], floor,
-                        M.tiny, "hals", n_inner[s], step_threads[s])
+                        M.tiny, "hals", n_inner[s], step_threads[s], shuffle)
 
     def objective(A0, A1, s):
         # ||V||^2 - 2 <A_s, V A_other> + <A0^T A0, A1^T A1>, with nums[s] = V A_other current

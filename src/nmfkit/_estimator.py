@@ -1,11 +1,14 @@
-"""The NMF estimator and the nmf() function: parameters, restarts, fit, transform.
+"""The NMF estimator, non_negative_factorization() and nmf(): parameters, restarts, fit,
+transform.
 
-Drop-in for sklearn.decomposition.NMF: same parameter names and meanings where they overlap,
-same fitted attributes, usable in pipelines and with sklearn.base.clone. scikit-learn is not
-needed at run time; when it is installed the estimator also carries its base classes (HTML
-repr, set_output, tags for check_estimator).
+Drop-in for sklearn.decomposition.NMF and non_negative_factorization: every parameter,
+fitted attribute, method and return value of theirs, with their meanings, usable in
+pipelines and with sklearn.base.clone. scikit-learn is not needed at run time; when it is
+installed the estimator also carries its base classes (HTML repr, set_output, tags for
+check_estimator) and checks feature names with scikit-learn's own code (see _compat.py).
 """
 
+import functools
 import warnings
 
 import numpy as np
@@ -16,8 +19,10 @@ from ._matrix import Matrix
 from ._solver import Penalty, run, solve_w
 from ._stream import StreamState, stream_step
 from ._threads import blas_single_threaded, effective_n_threads
-from ._validation import (INITS, SOLVERS, beta_to_float, check_choice, check_factor,
-                          check_float, check_int)
+from ._compat import (InvalidParameterError, check_feature_names, check_n_features,
+                      inverse_transform_argument)
+from ._validation import (INITS, SOLVERS, beta_to_float, check_bool, check_choice,
+                          check_factor, check_float, check_int)
 
 try:  # optional: scikit-learn's base classes, for its tooling
     from sklearn.base import BaseEstimator as _Base
@@ -31,7 +36,11 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
     from ._compat import FeaturesOutMixin as _NamesMixin
     from ._compat import TransformerMixin as _TransformerMixin
 
-__all__ = ["NMF", "nmf", "ConvergenceWarning", "NotFittedError"]
+__all__ = ["NMF", "nmf", "non_negative_factorization", "ConvergenceWarning", "NotFittedError",
+           "InvalidParameterError"]
+
+# Solvers that minimize the Frobenius loss of fully observed data only (no NaN).
+_FULLY_OBSERVED_SOLVERS = ("hals", "cd", "ehals")
 
 
 def _resolve_k(n_components, shape, W, H, init):
@@ -77,7 +86,8 @@ def _floor(M, k, floor):
     """The lower bound of every factor entry, internal units ('auto': tied to the dtype)."""
     if isinstance(floor, str):
         if floor != "auto":
-            raise ValueError(f"floor must be 'auto' or a number >= 0, got {floor!r}.")
+            raise InvalidParameterError(f"floor must be 'auto' or a number >= 0, got "
+                                        f"{floor!r}.")
         return float(np.finfo(M.dtype).eps) * np.sqrt(M.vmax / k)
     return check_float(floor, "floor") / np.sqrt(M.scale)
 
@@ -100,10 +110,38 @@ def _check_problem(M, opts):
                          "the divergence is undefined and the solver may diverge. Add a small "
                          "positive value to X, mark the zeros as missing, or use a positive "
                          "beta_loss.")
+    if M.masked and opts["solver"] in ("hals", "ehals"):
+        raise ValueError(f"X has missing values (NaN entries, or a mask), which "
+                         f"solver='{opts['solver_name']}' cannot fit: it minimizes the Frobenius "
+                         "loss of fully observed data only; use solver='mu', 'amu' or 'auto' "
+                         "for missing values, or impute them.")
     if M.general(opts["beta"]) and opts["solver"] in ("hals", "ehals"):
-        what = "missing values" if M.masked else f"beta_loss={opts['beta']:g}"
-        raise ValueError(f"solver='{opts['solver_name']}' minimizes the Frobenius loss of fully "
-                         f"observed data only; for {what} use solver='mu' (or 'auto').")
+        raise ValueError(f"solver='{opts['solver_name']}' minimizes the Frobenius loss only; "
+                         f"for beta_loss={opts['beta']:g} use solver='mu' (or 'auto').")
+
+
+def _sweep_order_rng(rng, opts):
+    """shuffle=True with a coordinate-descent solver: the generator of each sweep's order
+    of the components, seeded from the fit's random state (so a given random_state gives
+    the same fit); None otherwise, and then the random state is left untouched."""
+    if not opts["shuffle"] or opts["solver"] not in ("hals", "ehals"):
+        return None
+    draw = rng.integers if isinstance(rng, np.random.Generator) else rng.randint
+    return np.random.RandomState(int(draw(2**31 - 1)))
+
+
+def _names_checked_first(method):
+    """partial_fit: X's feature names are recorded on the first call and checked on the
+    later ones, as scikit-learn's partial_fit does, before any state changes."""
+    @functools.wraps(method)
+    def wrapper(self, X, *args, **kwargs):
+        self._check_names(X, reset=not hasattr(self, "components_"))
+        self._names_checked = True  # _record_features then records the count only
+        try:
+            return method(self, X, *args, **kwargs)
+        finally:
+            self.__dict__.pop("_names_checked", None)
+    return wrapper
 
 
 class NMF(_NamesMixin, _TransformerMixin, _Base):
@@ -115,6 +153,24 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     'hals' (alias 'cd': parallel HALS / cyclic coordinate descent with inner repeats,
     Frobenius only) or 'ehals' (HALS with extrapolation, Ang & Gillis 2019, restarted from
     the best pair; its history and result are the best pair's; Frobenius only).
+    Missing values (NaN entries, or `mask`) need 'mu', 'amu' or 'auto' (which picks 'mu');
+    the 'allow_nan' tag says so. shuffle=True (sklearn's "randomize the order of coordinates
+    in the CD solver") visits the n_components columns in a new random order, drawn from
+    random_state, at every sweep of the alternating iterations of 'cd'/'hals'/'ehals' (the
+    W solve that ends a fit with tol > 0, and transform's, are convex problems solved to
+    their tolerance: they keep the cyclic order, so transform stays deterministic); it has no
+    effect on 'mu' and 'amu', as on sklearn's 'mu'. A given random_state gives the same
+    result, bit for bit, on any number of threads.
+
+    A pandas DataFrame is read as the values pandas shows: pd.NA / None / NaN of nullable,
+    pyarrow and object columns are missing values, a frame whose columns are all sparse
+    (fill value 0) is read as a sparse matrix, the dtype is NumPy's promotion of the
+    columns' (float32 with float64 columns gives float64, as in scikit-learn; float32
+    columns alone, nullable and pyarrow ones too, stay float32), and a column that is not
+    numbers (text, even of digits; dates) is a TypeError naming it. Its
+    string column names are recorded in feature_names_in_ and checked by transform and
+    partial_fit exactly as scikit-learn checks them (same errors, same warnings).
+
     Beyond scikit-learn's parameters:
 
     floor : 'auto' or float, default='auto'
@@ -139,8 +195,8 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
 
     def __init__(self, n_components="auto", *, init=None, solver="auto", beta_loss="frobenius",
                  tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
-                 alpha_H="same", l1_ratio=0.0, verbose=0, floor="auto", check_every=10,
-                 callback=None, forget_factor="auto"):
+                 alpha_H="same", l1_ratio=0.0, verbose=0, shuffle=False, floor="auto",
+                 check_every=10, callback=None, forget_factor="auto"):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -153,35 +209,49 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
         self.verbose = verbose
+        self.shuffle = shuffle
         self.floor = floor
         self.check_every = check_every
         self.callback = callback
         self.forget_factor = forget_factor
 
     # -- scikit-learn plumbing --------------------------------------------------------------
+    def _allows_nan(self):
+        """NaN marks a missing value, which the multiplicative solvers fit ('mu', 'amu',
+        and 'auto', which picks 'mu' then); the Frobenius-only solvers refuse it."""
+        return not (isinstance(self.solver, str) and self.solver in _FULLY_OBSERVED_SOLVERS)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.positive_only = True
-        tags.input_tags.allow_nan = True  # NaN marks a missing value
+        tags.input_tags.allow_nan = self._allows_nan()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
 
     def _more_tags(self):  # scikit-learn < 1.6
-        return {"requires_positive_X": True, "allow_nan": True,
+        return {"requires_positive_X": True, "allow_nan": self._allows_nan(),
                 "preserves_dtype": [np.float64, np.float32]}
 
     @property
     def _n_features_out(self):
         return self.components_.shape[0]
 
+    def _check_names(self, X, reset):
+        """feature_names_in_ from X (reset=True: fit, first partial_fit) or X's column
+        names checked against it, as scikit-learn does (its code when installed)."""
+        check_feature_names(self, X, reset=reset)
+
+    def _check_n_features(self, n_features, reset):
+        """n_features_in_ set (reset=True) or checked, with scikit-learn's message."""
+        check_n_features(self, n_features, reset=reset)
+
     def _record_features(self, X, n_features):
-        names = getattr(X, "columns", None)
-        if names is not None and len(names) and all(isinstance(c, str) for c in names):
-            self.feature_names_in_ = np.asarray(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = n_features
+        """Record X's feature names and count at the end of a fit (the dask fit), or of a
+        partial_fit whose names were checked on entry (then only the count)."""
+        if not getattr(self, "_names_checked", False):
+            self._check_names(X, reset=True)
+        self._check_n_features(n_features, reset=True)
 
     def _check_fitted(self):
         if not hasattr(self, "components_"):
@@ -195,8 +265,37 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         return _internal_penalty(M, beta, *weights)
 
     def _options(self):
+        """Every parameter checked (scikit-learn checks them all when fit starts) and the
+        ones the solvers need, resolved."""
         beta = beta_to_float(self.beta_loss)
         solver_name = solver = check_choice(self.solver, "solver", SOLVERS)
+        if not (self.n_components is None or isinstance(self.n_components, str)
+                and self.n_components == "auto"):
+            if isinstance(self.n_components, str):
+                raise InvalidParameterError(f"n_components must be an integer >= 1, 'auto' or "
+                                            f"None, got {self.n_components!r}.")
+            check_int(self.n_components, "n_components")
+        _regularization(self.alpha_W, self.alpha_H, self.l1_ratio, (1, 1))
+        if not (isinstance(self.floor, str) and self.floor == "auto"):
+            if isinstance(self.floor, str):
+                raise InvalidParameterError(f"floor must be 'auto' or a number >= 0, got "
+                                            f"{self.floor!r}.")
+            check_float(self.floor, "floor")
+        if not (isinstance(self.forget_factor, str) and self.forget_factor == "auto"):
+            if isinstance(self.forget_factor, str):
+                raise InvalidParameterError(f"forget_factor must be 'auto' or a number in "
+                                            f"[0, 1], got {self.forget_factor!r}.")
+            check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
+        if self.callback is not None and not callable(self.callback):
+            raise InvalidParameterError(f"callback must be callable or None, got "
+                                        f"{self.callback!r}.")
+        try:
+            init_mod.check_random_state(self.random_state)
+        except (TypeError, ValueError) as exc:
+            raise InvalidParameterError(str(exc)) from None
+        verbose = self.verbose
+        if not isinstance(verbose, (bool, np.bool_)):  # scikit-learn takes True / False
+            verbose = check_int(verbose, "verbose", 0)
         if solver == "auto":
             solver = "ehals" if beta == 2.0 else "mu"
         solver = "hals" if solver == "cd" else solver
@@ -205,11 +304,12 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
                              f"solver='mu' for beta_loss={self.beta_loss!r}.")
         if self.init is not None:
             check_choice(self.init, "init", INITS)
-        return dict(beta=beta, solver=solver, solver_name=solver_name, tol=check_float(self.tol, "tol"),
+        return dict(beta=beta, solver=solver, solver_name=solver_name,
+                    tol=check_float(self.tol, "tol"),
                     max_iter=check_int(self.max_iter, "max_iter"),
                     check_every=check_int(self.check_every, "check_every"),
-                    n_init=check_int(self.n_init, "n_init"),
-                    verbose=check_int(self.verbose, "verbose", 0))
+                    n_init=check_int(self.n_init, "n_init"), verbose=int(verbose),
+                    shuffle=check_bool(self.shuffle, "shuffle"))
 
     # -- fitting ---------------------------------------------------------------------------
     def fit_transform(self, X, y=None, W=None, H=None, mask=None):
@@ -227,14 +327,16 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             from ._dask import fit_transform as dask_fit_transform
             return dask_fit_transform(self, X, W, H)
         opts = self._options()
-        if self.callback is not None and not callable(self.callback):
-            raise TypeError(f"callback must be callable, got {self.callback!r}.")
+        self._check_names(X, reset=True)
         M = Matrix(X, mask=mask)
+        self._check_n_features(M.shape[1], reset=True)
         _check_problem(M, opts)
         k = _resolve_k(self.n_components, M.shape, W, H, self.init)
         init = self.init if self.init is not None else init_mod.default_init(k, M.shape)
         if init != "custom" and (W is not None or H is not None):
-            warnings.warn("W and H are ignored unless init='custom'.", UserWarning,
+            # scikit-learn's warning, word for word (filters written for it match)
+            warnings.warn("When init!='custom', provided W or H are ignored. Set  "
+                          "init='custom' to use them as initialization.", RuntimeWarning,
                           stacklevel=2)
         penalty = self._penalty(M, opts["beta"])
         floor = _floor(M, k, self.floor)
@@ -244,7 +346,6 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             warnings.warn(f"Maximum number of iterations {opts['max_iter']} reached. Increase "
                           "it to improve convergence.", ConvergenceWarning, stacklevel=2)
         W_out, H_out = M.to_external(best.W, best.Ht)
-        self._record_features(X, M.shape[1])
         self.components_ = H_out
         self.n_components_ = H_out.shape[0]
         self.n_iter_ = best.n_iter
@@ -255,6 +356,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         self._stream = None
         return W_out
 
+    @_names_checked_first
     def partial_fit(self, X, y=None, W=None, H=None, mask=None):
         """Update components_ from one batch of rows of X; returns self.
 
@@ -329,7 +431,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
                       max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
                       floor=floor, check_every=opts["check_every"], verbose=opts["verbose"],
-                      callback=self.callback)
+                      callback=self.callback, shuffle=_sweep_order_rng(rng, opts))
             if best is None or res.history[-1] < best.history[-1]:
                 best = res
         if opts["tol"] > 0:
@@ -353,44 +455,56 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     def transform(self, X, mask=None):
         """W for X with components_ fixed, started as fit starts and iterated to tol.
 
-        X may have missing values, given as in fit_transform (NaN or mask)."""
+        X may have missing values, given as in fit_transform (NaN or mask). Its feature
+        names are checked against feature_names_in_ as scikit-learn checks them."""
+        self._check_fitted()
+        self._check_names(X, reset=False)
         if type(X).__module__.startswith("dask"):  # lazy, chunk by chunk: see _dask.py
             if mask is not None:
                 raise ValueError("mask is not supported with a dask array: missing values "
                                  "need the in-process fit (a NumPy or SciPy X).")
             from ._dask import transform as dask_transform
             return dask_transform(self, X)
-        self._check_fitted()
         opts = self._options()
         M = Matrix(X, mask=mask)
-        _check_problem(M, opts)
-        if M.shape[1] != self.components_.shape[1]:
+        self._check_n_features(M.shape[1], reset=False)
+        if M.shape[1] != self.components_.shape[1]:  # components_ set by hand, say
             raise ValueError(f"X has {M.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.components_.shape[1]} features as input.")
-        k = self.components_.shape[0]
-        H = self.components_.astype(M.dtype)
+        _check_problem(M, opts)
+        return self._solve_w(M, self.components_, opts)[0]
+
+    def _solve_w(self, M, H, opts):
+        """(W, sweeps): the W of the data M for the fixed components H (k x n), started
+        from the clipped least-squares W and iterated to the solver's tolerance."""
+        k = H.shape[0]
+        H = H.astype(M.dtype)
         penalty = self._penalty(M, opts["beta"])
         with blas_single_threaded():
             # the unconstrained least-squares W, clipped: far closer to the answer than a
             # generic start, which matters most for the slow multiplicative W solve
             W0 = init_mod.least_squares_start(M.for_init(), H / M.dtype.type(np.sqrt(M.scale)))
             Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
-            solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty,
-                    floor=_floor(M, k, self.floor), max_iter=_polish_iter(opts, M.masked))
-        return M.to_external(Wi, Hti)[0]
+            sweeps = solve_w(M, Wi, Hti, beta=opts["beta"], penalty=penalty,
+                             floor=_floor(M, k, self.floor),
+                             max_iter=_polish_iter(opts, M.masked))
+        return M.to_external(Wi, Hti)[0], sweeps
 
-    def inverse_transform(self, X=None, *, Xt=None):
-        """X ~= W components_, for W (n_samples x n_components)."""
+    def inverse_transform(self, X=None, *, Xt=None, W=None):
+        """X ~= W components_ for W (n_samples x n_components): an array, a sparse matrix
+        or a DataFrame (then a DataFrame, as scikit-learn returns it). The argument's older
+        names follow the installed scikit-learn (Xt= deprecated in 1.5 and 1.6, gone in
+        1.7; W= deprecated in 1.3 and 1.4)."""
+        X = inverse_transform_argument(X, Xt, W)
         self._check_fitted()
-        if X is None:
-            X = Xt
-        if sp.issparse(X):
-            X = X.toarray()
-        W = np.asarray(X)
-        if W.ndim != 2 or W.shape[1] != self.components_.shape[0]:
-            raise ValueError(f"W must have shape (n_samples, {self.components_.shape[0]}), got "
-                             f"{W.shape}.")
-        return W @ self.components_
+        k = self.components_.shape[0]
+        shape = X.shape if hasattr(X, "shape") else np.shape(X)
+        if len(shape) != 2 or shape[1] != k:
+            raise ValueError(f"X must be the transformed data, of shape (n_samples, {k}) "
+                             f"(n_components columns), got shape {tuple(shape)}.")
+        if sp.issparse(X) or type(X).__module__.startswith("pandas"):
+            return X @ self.components_
+        return np.asarray(X) @ self.components_
 
 
 def nmf(X, n_components="auto", **params):
@@ -399,6 +513,11 @@ def nmf(X, n_components="auto", **params):
     Takes the parameters of NMF, and W, H, mask as fit_transform does. info is a dict
     with n_iter, reconstruction_err, loss_history, loss_history_iter and the fitted
     estimator under 'model'.
+
+    nmfkit's own one-call form. For scikit-learn's, use non_negative_factorization, which
+    differs from this in what code written for scikit-learn needs: it returns (W, H,
+    n_iter) rather than (W, H, info), takes update_H (solve for W with H fixed), and takes
+    W and H as its second and third positional arguments.
     """
     W_init, H_init = params.pop("W", None), params.pop("H", None)
     mask = params.pop("mask", None)
@@ -409,3 +528,64 @@ def nmf(X, n_components="auto", **params):
             "model": model}
     return W, model.components_, info
 
+
+def non_negative_factorization(X, W=None, H=None, n_components="auto", *, init=None,
+                               update_H=True, solver="auto", beta_loss="frobenius", tol=1e-4,
+                               max_iter=200, alpha_W=0.0, alpha_H="same", l1_ratio=0.0,
+                               random_state=None, verbose=0, shuffle=False, mask=None,
+                               **params):
+    """scikit-learn's non_negative_factorization: X ~= W H; returns (W, H, n_iter).
+
+    Its parameters, meanings and return values: update_H=True fits both factors (from W
+    and H when init='custom', which then needs both; n_components='auto' takes the rank
+    from them). update_H=False solves for W only, with H (n_components x n_features)
+    fixed and required; a W passed then is not used (a RuntimeWarning says so, as in
+    scikit-learn), W is solved to the precision NMF.transform uses, and n_iter is the
+    number of W sweeps.
+
+    One default differs: solver='auto', as for nmfkit.NMF ('ehals' for the Frobenius loss
+    of fully observed data, 'mu' otherwise), where scikit-learn's is 'cd'. Both minimize
+    the same objective; 'auto' is faster and also takes the other losses and missing
+    values, which scikit-learn's 'cd' refuses. solver='cd' (nmfkit's parallel HALS, the
+    same coordinate descent) and solver='mu' are available as there.
+
+    Beyond scikit-learn: mask (missing values, as in NMF.fit_transform; NaN entries of a
+    dense X are missing too) and NMF's other parameters as keywords (n_init, floor,
+    check_every, callback).
+    """
+    update_H = check_bool(update_H, "update_H")
+    est = NMF(n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
+              max_iter=max_iter, random_state=random_state, alpha_W=alpha_W, alpha_H=alpha_H,
+              l1_ratio=l1_ratio, verbose=verbose, shuffle=shuffle, **params)
+    est.set_output(transform="default")  # arrays, whatever scikit-learn's global output
+    if update_H:
+        W_out = est.fit_transform(X, W=W, H=H, mask=mask)
+        return W_out, est.components_, est.n_iter_
+    opts = est._options()
+    M = Matrix(X, mask=mask)
+    _check_problem(M, opts)
+    if H is None:
+        raise ValueError("H is required when update_H=False: pass the fixed components, an "
+                         "array of shape (n_components, n_features).")
+    if W is not None:
+        warnings.warn("When update_H=False, the provided initial W is not used.",
+                      RuntimeWarning, stacklevel=2)
+    if n_components is None:
+        k = M.shape[1]
+    elif isinstance(n_components, str):  # 'auto' (_options checked it)
+        k = int(np.shape(H)[0]) if np.ndim(H) == 2 else 0
+    else:
+        k = int(n_components)
+    shape = np.shape(H)
+    if len(shape) == 2 and shape != (k, M.shape[1]):
+        raise ValueError(f"H has shape {shape}, expected ({k}, {M.shape[1]}): n_components="
+                         f"{n_components!r} rows by the {M.shape[1]} features of X (with "
+                         "n_components='auto' the rank is taken from H).")
+    H_fixed = check_factor(H, "H", (k, M.shape[1]), M.dtype)
+    W_out, sweeps = est._solve_w(M, H_fixed, opts)
+    limit = _polish_iter(opts, M.masked)
+    if sweeps >= limit and opts["tol"] > 0:
+        warnings.warn(f"Maximum number of iterations {limit} reached (the W solve's limit "
+                      "for this max_iter). Increase max_iter to improve convergence.",
+                      ConvergenceWarning, stacklevel=2)
+    return W_out, H_fixed, sweeps

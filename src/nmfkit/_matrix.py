@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ._kernels import _dense, _sparse
 from ._threads import effective_n_threads, threads_for
-from ._validation import check_dense, check_mask, check_sparse
+from ._validation import check_dense, check_mask, check_sparse, from_frame
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
@@ -42,6 +42,7 @@ class Matrix:
     def __init__(self, X, name="X", mask=None):
         self.scale = 1.0
         self.masked = False
+        X = from_frame(X, name)  # a DataFrame: its values, missing values as NaN
         if sp.issparse(X):
             csr = check_sparse(X, name)
             if mask is not None:

@@ -100,13 +100,33 @@ def inner_steps(solver, rows_a, rows_b, k, nnz, dense):
     return int(1 + _ACCEL_ALPHA * rho)
 
 
-def frobenius_steps(A, num, gram, l1, l2, floor, tiny, solver, n_inner, n_threads):
+def shuffled_hals_step(A, num, gram, l1, l2, floor, n_threads, order):
+    """One HALS sweep of A that visits its columns in the given order (a permutation of
+    range(k)): the cyclic sweep of the kernel on the permuted columns of A and num and the
+    permuted rows and columns of gram, written back in place. Same arithmetic as the cyclic
+    sweep, so the result does not depend on the thread count either."""
+    A_perm = np.ascontiguousarray(A[:, order])
+    delta = _steps.hals_step(A_perm, np.ascontiguousarray(num[:, order]),
+                             np.ascontiguousarray(gram[np.ix_(order, order)]), l1, l2, floor,
+                             n_threads)
+    A[:, order] = A_perm
+    return delta
+
+
+def frobenius_steps(A, num, gram, l1, l2, floor, tiny, solver, n_inner, n_threads,
+                    shuffle=None):
     """Up to n_inner HALS sweeps (solver 'hals') or MU steps of A on one pair of products,
     stopping early once a step moves A by less than _ACCEL_DELTA of the first (Gillis &
-    Glineur 2012). Returns the number of steps taken."""
+    Glineur 2012). Returns the number of steps taken.
+
+    shuffle: None (each HALS sweep visits the columns 0..k-1) or a np.random.RandomState
+    that draws each sweep's order (scikit-learn's shuffle=True); MU steps ignore it."""
     first = None
     for done in range(1, n_inner + 1):
-        if solver == "hals":
+        if solver == "hals" and shuffle is not None:
+            delta = shuffled_hals_step(A, num, gram, l1, l2, floor, n_threads,
+                                       shuffle.permutation(A.shape[1]))
+        elif solver == "hals":
             delta = _steps.hals_step(A, num, gram, l1, l2, floor, n_threads)
         else:
             delta = _steps.mu_fro_step(A, num, gram, l1, l2, floor, tiny, n_threads)[2]
@@ -124,20 +144,21 @@ def run(M, W, Ht, **options):
 
 
 def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=10,
-         update_h=True, verbose=0, callback=None):
+         update_h=True, verbose=0, callback=None, shuffle=None):
     """Iterate from internal (W, Ht) in place; return a RunResult.
 
     The stopping rule is scikit-learn's: every `check_every` iterations, stop when the
     decrease of sqrt(2 * objective) since the last check, relative to its initial value,
     falls below tol. Solver 'ehals' runs in _ehals when it applies (Frobenius loss, fully
-    observed data, both factors updated), else as 'hals'.
+    observed data, both factors updated), else as 'hals'. shuffle: None, or the
+    RandomState drawing the order of the columns at each HALS sweep (frobenius_steps).
     """
     if solver == "ehals":
         if beta == 2.0 and not M.general(beta) and update_h:
             from ._ehals import run_extrapolated
             return run_extrapolated(M, W, Ht, penalty=penalty, floor=floor, max_iter=max_iter,
                                     tol=tol, check_every=check_every, verbose=verbose,
-                                    callback=callback)
+                                    callback=callback, shuffle=shuffle)
         solver = "hals"
     n_threads = effective_n_threads()
     factors = {"w": W, "h": Ht}
@@ -168,7 +189,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         if fresh_num:
             M.xb(B, nums[s], s == "h", n_threads)
         frobenius_steps(A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor,
-                        tiny, solver, n_inner[s], step_threads[s])
+                        tiny, solver, n_inner[s], step_threads[s], shuffle)
         _dense.gram(A, grams[s], step_threads[s])
 
     def kl_update(s):

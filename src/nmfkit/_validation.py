@@ -9,6 +9,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from ._compat import InvalidParameterError
+
 LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "spa", "custom")
 SOLVERS = ("auto", "mu", "amu", "hals", "ehals", "cd")
@@ -18,29 +20,39 @@ def _kind(value):
     return f"{value!r} ({type(value).__name__})"
 
 
+# Parameter errors are InvalidParameterError: scikit-learn's when it is installed, a
+# ValueError and a TypeError at once, so that code catching any of the three works.
 def check_int(value, name, low=1):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {low}, got {_kind(value)}.")
+        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {_kind(value)}.")
     if value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value}.")
+        raise InvalidParameterError(f"{name} must be an integer >= {low}, got {value}.")
     return int(value)
+
+
+def check_bool(value, name):
+    """True or False (numpy's too), as scikit-learn's 'boolean' constraint."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InvalidParameterError(f"{name} must be True or False, got {_kind(value)}.")
+    return bool(value)
 
 
 def check_float(value, name, low=0.0, high=None, low_open=False):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {_kind(value)}.")
+        raise InvalidParameterError(f"{name} must be a real number, got {_kind(value)}.")
     value = float(value)
     bad = (not np.isfinite(value) or value < low or (low_open and value == low)
            or (high is not None and value > high))
     if bad:
         rng = f"{'>' if low_open else '>='} {low}" + (f" and <= {high}" if high is not None else "")
-        raise ValueError(f"{name} must be a finite number {rng}, got {value!r}.")
+        raise InvalidParameterError(f"{name} must be a finite number {rng}, got {value!r}.")
     return value
 
 
 def check_choice(value, name, choices):
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+        raise InvalidParameterError(f"{name} must be one of {', '.join(map(repr, choices))}; "
+                                    f"got {value!r}.")
     return value
 
 
@@ -48,19 +60,22 @@ def beta_to_float(beta_loss):
     """'frobenius' -> 2, 'kullback-leibler' -> 1, 'itakura-saito' -> 0, or any finite float."""
     if isinstance(beta_loss, str):
         if beta_loss not in LOSSES:
-            raise ValueError(
+            raise InvalidParameterError(
                 "beta_loss must be 'frobenius', 'kullback-leibler', 'itakura-saito' or a "
                 f"number (the beta of the beta-divergence), got {beta_loss!r}.")
         return LOSSES[beta_loss]
     if isinstance(beta_loss, numbers.Real) and not isinstance(beta_loss, (bool, np.bool_)):
         if not np.isfinite(beta_loss):
-            raise ValueError(f"beta_loss must be a finite number, got {beta_loss!r}.")
+            raise InvalidParameterError(f"beta_loss must be a finite number, got "
+                                        f"{beta_loss!r}.")
         return float(beta_loss)
-    raise TypeError(f"beta_loss must be a string or a number, got {_kind(beta_loss)}.")
+    raise InvalidParameterError(f"beta_loss must be a string or a number, got "
+                                f"{_kind(beta_loss)}.")
 
 
 def beta_gamma(beta):
-    """The exponent of the multiplicative update that keeps D_beta monotone (DESIGN.md)."""
+    """The exponent of the multiplicative update that keeps D_beta monotone (Fevotte &
+    Idier 2011: 1 / (2 - beta) below 1, 1 / (beta - 1) above 2, 1 in between)."""
     if beta < 1.0:
         return 1.0 / (2.0 - beta)
     if beta > 2.0:
@@ -107,13 +122,91 @@ def _check_shape(shape, name):
                              "column.")
 
 
+def _is_pandas(X, ndim):
+    return type(X).__module__.startswith("pandas") and getattr(X, "ndim", None) == ndim
+
+
+def _column_is_numeric(column):
+    """Whether a pandas column holds numbers (or missing values) only: numeric or boolean
+    dtypes (NumPy, nullable, pyarrow, sparse), categories that are numbers, and object
+    columns whose every non-missing value is a number."""
+    from pandas.api import types
+    dtype = column.dtype
+    if types.is_bool_dtype(dtype) or types.is_numeric_dtype(dtype):
+        return True
+    if isinstance(dtype, types.CategoricalDtype):
+        return _column_is_numeric(dtype.categories.to_series())
+    if dtype == object:
+        return types.infer_dtype(column, skipna=True) in (
+            "integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty")
+    return False
+
+
+def _frame_dtype(dtypes):
+    """The working dtype of a frame: NumPy's promotion of its columns' dtypes (nullable,
+    pyarrow and sparse columns counted by the NumPy dtype of their values), float32 kept,
+    anything else as float64: float32 with float64 gives float64, float32 columns alone
+    stay float32, as NumPy and scikit-learn do."""
+    numpy_dtypes = [np.dtype(np.float64)] if not len(dtypes) else []  # no column: float64
+    for dtype in dtypes:
+        dtype = getattr(dtype, "subtype", dtype)  # a sparse column's values
+        dtype = getattr(dtype, "numpy_dtype", dtype)  # nullable and pyarrow dtypes
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:  # categories, objects: read as float64
+            return np.dtype(np.float64)
+        numpy_dtypes.append(dtype if dtype.kind in "fiub" else np.dtype(np.float64))
+    return working_dtype(np.result_type(*numpy_dtypes))
+
+
+def from_frame(X, name="X"):
+    """A pandas DataFrame as the NumPy array (or, when every column is sparse with fill
+    value 0, the CSR matrix) of its values; anything else is returned as it is.
+
+    Missing values of any kind (NaN, None, pd.NA of nullable and pyarrow dtypes) become
+    NaN, which the fit treats as unobserved. A column that does not hold numbers (text,
+    dates, ...) is a TypeError naming it. The frame is never modified (the result may share
+    memory with it, read-only)."""
+    if _is_pandas(X, 1):
+        raise ValueError(f"{name} is a pandas Series (1-D); NMF needs a 2-D table of samples "
+                         f"by features: pass {name}.to_frame() for one feature or "
+                         f"{name}.to_frame().T for one sample.")
+    if not _is_pandas(X, 2) or not hasattr(X, "dtypes"):
+        return X
+    import pandas as pd
+    from pandas.api import types
+    dtypes = list(X.dtypes)
+    bad = [(X.columns[i], dtype) for i, dtype in enumerate(dtypes)  # dtype first: cheap
+           if not (types.is_bool_dtype(dtype) or types.is_numeric_dtype(dtype))
+           and not _column_is_numeric(X.iloc[:, i])]
+    if bad:
+        shown = ", ".join(f"{col!r} ({dtype})" for col, dtype in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise TypeError(f"{name} has columns that are not numbers: {shown}{more}; NMF needs "
+                        "numeric columns: drop them, or convert them with pd.to_numeric.")
+    complex_cols = [X.columns[i] for i, dtype in enumerate(dtypes)
+                    if types.is_complex_dtype(dtype)]
+    if complex_cols:
+        raise ValueError(f"Complex data not supported: column {complex_cols[0]!r} of {name} "
+                         "is complex; NMF needs real, nonnegative values.")
+    dtype = _frame_dtype(dtypes)
+    sparse = [isinstance(d, pd.SparseDtype) for d in dtypes]
+    if sparse and all(sparse) and all(d.fill_value == 0 for d in dtypes):
+        return sp.csr_matrix(X.sparse.to_coo(), dtype=dtype)
+    if all(isinstance(d, np.dtype) and d.kind in "fiub" for d in dtypes):
+        return X.to_numpy(dtype=dtype)  # no missing-value markers but NaN: may be a view
+    return X.to_numpy(dtype=dtype, na_value=np.nan)
+
+
 def check_dense(X, name="X", allow_nan=False):
     """Return a float32/float64 ndarray that shares memory with X where it can.
 
     allow_nan: NaN entries are accepted (they mark missing values); an all-NaN X is not.
+    A pandas DataFrame is read by from_frame.
     """
+    X = from_frame(X, name)
     try:
-        arr = np.asarray(X)
+        arr = X.toarray() if sp.issparse(X) else np.asarray(X)
         if arr.dtype.hasobject:
             arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
