@@ -228,8 +228,9 @@ def test_dense_equals_csr_and_monotone(rng, beta, dtype):
     tol = 2e-3 if dtype == np.float32 else 1e-8
     np.testing.assert_allclose(Wa, Wb, rtol=tol, atol=tol * Wb.max())
     np.testing.assert_allclose(a.loss_history_, b.loss_history_, rtol=tol)
+    slack = 1e-6 if dtype == np.float32 else 1e-12  # rounding; any real increase fails
     for h in (a.loss_history_, b.loss_history_):
-        assert np.all(np.diff(h) <= 1e-6 * h[0] if dtype == np.float32 else 1e-12 * h[0])
+        assert np.all(np.diff(h) <= slack * h[0])
     assert Wa.dtype == dtype and a.components_.dtype == dtype
 
 

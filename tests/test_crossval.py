@@ -60,7 +60,7 @@ def test_hidden_entries_do_not_change_the_fit():
     a = rank_cv(V, [2, 3], max_iter=50, tol=0, random_state=3)
     # the same seeds hide the same entries; change every hidden value
     rng = np.random.RandomState(3)
-    observed = _holdout_mask(V.shape, 0.1, rng)
+    observed = _holdout_mask(np.ones(V.shape, bool), 0.1, rng)
     W = V.copy()
     W[~observed] += 7.0
     b = rank_cv(W, [2, 3], max_iter=50, tol=0, random_state=3, n_repeats=1)
@@ -71,20 +71,60 @@ def test_hidden_entries_do_not_change_the_fit():
 def test_holdout_mask_keeps_every_row_and_column():
     rng = np.random.RandomState(0)
     for shape in ((200, 2), (2, 200), (30, 30)):
-        obs = _holdout_mask(shape, 0.5, rng)
+        obs = _holdout_mask(np.ones(shape, bool), 0.5, rng)
         assert obs.any(axis=0).all() and obs.any(axis=1).all()
         # (with two columns a quarter of the rows would be all hidden: one entry comes back)
         expected = 0.5 - 0.125 if 2 in shape else 0.5
         assert abs((~obs).mean() - expected) < 0.08
 
 
-def test_nan_entries_are_neither_fitted_nor_scored():
+def test_holdout_mask_respects_missing_entries():
+    rng = np.random.RandomState(1)
+    given = rng.random_sample((40, 30)) > 0.3
+    given[5] = False            # a row with no value at all stays without one
+    given[7, :] = False
+    given[7, 3] = True          # a row with one value keeps it observed
+    for _ in range(20):
+        obs = _holdout_mask(given, 0.5, rng)
+        assert not (obs & ~given).any()                       # never a missing entry
+        assert (given & ~obs).any()                           # something to score
+        np.testing.assert_array_equal(obs.any(axis=1), given.any(axis=1))
+        np.testing.assert_array_equal(obs.any(axis=0), given.any(axis=0))
+        assert obs[7, 3]
+
+
+def test_nan_entries_are_neither_fitted_nor_scored(monkeypatch):
+    """Every fit sees the NaN entries as missing (neither in its data nor in its mask), and
+    the held-out and training errors are the NumPy means of the loss over exactly the hidden
+    and the observed non-NaN entries of the fit that rank_cv made."""
     V = poisson_rank4()[:40, :30]
-    V[::7, ::5] = np.nan
+    missing = np.zeros(V.shape, bool)
+    missing[::7, ::5] = True
+    missing[3, :] = True  # a whole row missing: nothing of it is fitted or scored
+    X = V.copy()
+    X[missing] = np.nan
+    fits = []
+    real = _crossval.NMF.fit_transform
+
+    def spy(self, data, *args, mask=None, **kwargs):
+        W = real(self, data, *args, mask=mask, **kwargs)
+        fits.append((np.array(data, dtype=float), np.array(mask), W @ self.components_))
+        return W
+
+    monkeypatch.setattr(_crossval.NMF, "fit_transform", spy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cv = rank_cv(V, [2, 3], max_iter=50, random_state=0)
-    assert np.isfinite(cv.test_error).all() and np.isfinite(cv.train_error).all()
+        cv = rank_cv(X, [2, 3], n_repeats=2, holdout=0.2, max_iter=50, random_state=0)
+    assert len(fits) == 4
+    for (data, mask, WH), test, train in zip(fits, cv.test_errors.ravel(),
+                                             cv.train_errors.ravel()):
+        fitted = mask & ~np.isnan(data)       # what the fit treats as observed
+        assert not (fitted & missing).any()
+        np.testing.assert_array_equal(data[fitted], V[fitted])
+        hidden = ~fitted & ~missing
+        assert hidden.sum() > 0.1 * V.size
+        assert test == pytest.approx(np.mean((V - WH)[hidden] ** 2), rel=1e-10)
+        assert train == pytest.approx(np.mean((V - WH)[fitted] ** 2), rel=1e-10)
 
 
 def test_sparse_input_matches_dense():
@@ -107,16 +147,61 @@ def test_entry_loss_is_a_divergence():
     np.testing.assert_allclose(_entry_loss(v, v + 0.3, 2.0), 0.09)
 
 
-@pytest.mark.parametrize("kwargs, exc, words", [(dict(holdout=0.0), ValueError, "holdout"),
-                                                (dict(holdout=0.7), ValueError, "holdout"),
-                                                (dict(n_repeats=0), ValueError, "n_repeats"),
-                                                (dict(ks=[0]), ValueError, "ks"),
-                                                (dict(callback=1), TypeError, "callback")])
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(holdout=0.0), ValueError, "holdout"),
+    (dict(holdout=0.7), ValueError, "holdout"),
+    (dict(holdout="a"), TypeError, "holdout"),
+    (dict(n_repeats=0), ValueError, "n_repeats"),
+    (dict(ks=[0]), ValueError, "ks"),
+    (dict(ks=[]), ValueError, "ks is empty"),
+    (dict(callback=1), TypeError, "callback"),
+    (dict(init="custom"), ValueError, "init='custom' needs a W and an H for every rank"),
+    (dict(ks=[2, 6, 7], init="nndsvd"), ValueError,
+     r"init = 'nndsvd' can only .* every rank in ks .* <= .* = 5 .*; ks has \[6, 7\]"),
+    (dict(random_state="seed"), TypeError, "random_state"),
+])
 def test_bad_parameters(kwargs, exc, words):
     args = dict(ks=[2])
     args.update(kwargs)
     with pytest.raises(exc, match=words):
         rank_cv(np.ones((5, 5)), **args)
+
+
+@pytest.mark.parametrize("V, exc, words", [
+    (np.ones((1, 6)), ValueError, r"V of shape \(1, 6\) .* too small to cross-validate"),
+    (np.ones((6, 1)), ValueError, "too small to cross-validate"),
+    (np.where(np.eye(6, 5) > 0, 1.0, np.nan), ValueError, "too small to cross-validate"),
+    (np.zeros((0, 5)), ValueError, "0 sample"),
+    (np.ones(5), ValueError, "2-D"),
+    (-np.ones((5, 5)), ValueError, "Negative values in data passed to V"),
+    (np.full((5, 5), np.nan), ValueError, "V has no observed entry"),
+    (np.ones((5, 5), dtype=complex), ValueError, "Complex"),
+    (np.full((5, 5), "a"), TypeError, "V has dtype"),
+])
+def test_bad_data(V, exc, words):
+    with pytest.raises(exc, match=words):
+        rank_cv(V, [1], max_iter=5)
+
+
+def test_small_matrices_always_have_something_to_score():
+    """Even where a 10% holdout usually hides nothing (a 3 x 3 matrix), one entry is
+    hidden, so the held-out error is never the NaN of an empty mean."""
+    V = poisson_rank4()[:3, :3] + 1.0
+    for seed in range(8):  # nothing at all hidden in 39% of the repeats without the fix
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # "Mean of empty slice"
+            warnings.simplefilter("ignore", UserWarning)
+            cv = rank_cv(V, [1], holdout=0.1, n_repeats=2, max_iter=5, random_state=seed)
+        assert np.isfinite(cv.test_errors).all()
+
+
+def test_a_numpy_generator_seeds_the_same_way_each_time():
+    V = poisson_rank4()[:30, :20]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = rank_cv(V, [2], max_iter=10, random_state=np.random.default_rng(5))
+        b = rank_cv(V, [2], max_iter=10, random_state=np.random.default_rng(5))
+    np.testing.assert_array_equal(a.test_errors, b.test_errors)
 
 
 def test_large_sparse_input_is_refused(monkeypatch):

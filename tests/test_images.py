@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
-from nmfkit import NMF, parts_grid, swimmer
+from nmfkit import NMF, NotFittedError, parts_grid, swimmer
 from nmfkit._demo import DEMO_PARAMS, match_parts
 
 
@@ -54,10 +54,29 @@ def test_grid_takes_a_fitted_model():
 @pytest.mark.parametrize("args, words", [((np.ones((2, 6)), (2, 2)), "has 4 pixels"),
                                          ((np.ones((2, 6)), (2,)), "image_shape"),
                                          ((np.ones((2, 6)), (0, 6)), "image_shape"),
-                                         ((np.ones((0, 6)), (2, 3)), "at least one part")])
+                                         ((np.ones((2, 6)), None), "image_shape"),
+                                         ((np.ones((2, 6)), (2.0, 3.0)), "image_shape"),
+                                         ((np.ones((0, 6)), (2, 3)), "at least one part"),
+                                         ((np.ones((2, 2, 3)), (2, 3)), "2-D")])
 def test_grid_rejects_bad_shapes(args, words):
     with pytest.raises(ValueError, match=words):
         parts_grid(*args)
+
+
+@pytest.mark.parametrize("components, kwargs, exc, words", [
+    (NMF(2), {}, NotFittedError, "not fitted yet"),
+    ("abcd", {}, TypeError, "components must be a fitted NMF model or"),
+    (None, {}, TypeError, "components must be a fitted NMF model or"),
+    (np.array([[1.0, np.nan, 0.0, 2.0]]), {}, ValueError, "NaN or infinity"),
+    (np.array([[1.0, np.inf, 0.0, 2.0]]), {}, ValueError, "NaN or infinity"),
+    (np.ones((2, 4)), dict(normalize="no"), TypeError, "normalize must be True or False"),
+    (np.ones((2, 4)), dict(pad_value="white"), TypeError, "pad_value must be a number"),
+    (np.ones((2, 4)), dict(n_cols=0), ValueError, "n_cols"),
+    (np.ones((2, 4)), dict(padding=-1), ValueError, "padding"),
+])
+def test_grid_rejects_bad_arguments(components, kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        parts_grid(components, (2, 2), **kwargs)
 
 
 def test_swimmer_parts_are_recovered_in_the_grid():

@@ -160,8 +160,10 @@ def test_hals_with_missing_values_is_refused_with_the_fix():
     V[0, 0] = np.nan
     with pytest.raises(ValueError, match="solver='mu'"):
         NMF(3, solver="hals").fit(V)
-    model = NMF(3, max_iter=20).fit(V)  # 'auto' picks mu
+    model = NMF(3, max_iter=20, random_state=0).fit(V)  # 'auto' picks mu
+    mu = NMF(3, max_iter=20, random_state=0, solver="mu").fit(V)
     assert np.all(np.isfinite(model.components_))
+    np.testing.assert_array_equal(model.components_, mu.components_)
 
 
 def test_nan_in_sparse_data_needs_a_mask():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import nmfkit
-from nmfkit import (NMF, plot_consensus, plot_history, plot_parts, plot_rank_survey,
-                    rank_survey, swimmer)
+from nmfkit import (NMF, NotFittedError, plot_consensus, plot_history, plot_parts,
+                    plot_rank_survey, rank_survey, swimmer)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -34,7 +34,8 @@ def read_png(path):
 
 
 def test_history_plot(mpl, tmp_path):
-    model = NMF(3, random_state=0, max_iter=60, tol=0).fit(np.random.default_rng(0).random((20, 15)))
+    X = np.random.default_rng(0).random((20, 15))
+    model = NMF(3, random_state=0, max_iter=60, tol=0).fit(X)
     path = tmp_path / "history.png"
     fig = plot_history(model, path, dpi=50)
     img = read_png(path)
@@ -100,12 +101,47 @@ def test_other_formats_follow_the_extension(mpl, tmp_path):
     assert path.read_text().lstrip().startswith("<?xml")
 
 
-@pytest.mark.parametrize("fn, args", [(plot_history, ([1.0],)),
-                                      (plot_parts, (np.ones((2, 4)), (2, 2))),
-                                      (plot_consensus, (np.eye(3),)),
-                                      (plot_rank_survey, (None,))])
-def test_without_matplotlib_the_error_says_how_to_install(monkeypatch, fn, args):
+@pytest.mark.parametrize("fn", [plot_history, plot_parts, plot_consensus, plot_rank_survey])
+def test_without_matplotlib_the_error_says_how_to_install(monkeypatch, survey, fn):
+    args = {plot_history: ([1.0],), plot_parts: (np.ones((2, 4)), (2, 2)),
+            plot_consensus: (np.eye(3),), plot_rank_survey: (survey[0],)}[fn]
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r'pip install "nmfkit\[plot\]"'):
         fn(*args)
+
+
+# (call on a RankSurvey s, exception, words): each call gets an argument a plot cannot draw
+BAD_PLOT_CALLS = {
+    "history None": (lambda s: plot_history(None), ValueError, "1-D sequence"),
+    "history 2-D": (lambda s: plot_history([[1.0, 2.0], [3.0, 4.0]]), ValueError, "1-D sequence"),
+    "history text": (lambda s: plot_history("abc"), TypeError, "a fitted NMF or a sequence"),
+    "history NaN": (lambda s: plot_history([1.0, np.nan]), ValueError, "NaN or infinite"),
+    "history unfitted": (lambda s: plot_history(NMF(2)), NotFittedError, "not fitted yet"),
+    "dpi 0": (lambda s: plot_history([2.0, 1.0], dpi=0), ValueError, "dpi"),
+    "dpi text": (lambda s: plot_history([2.0, 1.0], dpi="high"), TypeError, "dpi"),
+    "parts cmap name": (lambda s: plot_parts(np.ones((2, 4)), (2, 2), cmap="no-such-map"),
+                        ValueError, "'no-such-map' is not a matplotlib colormap"),
+    "parts cmap int": (lambda s: plot_parts(np.ones((2, 4)), (2, 2), cmap=3), TypeError,
+                       "cmap must be"),
+    "parts unfitted": (lambda s: plot_parts(NMF(2), (2, 2)), NotFittedError, "not fitted yet"),
+    "consensus k list": (lambda s: plot_consensus(s, k=[3]), TypeError, "k must be an integer"),
+    "consensus k text": (lambda s: plot_consensus(s, k="3"), TypeError, "k must be an integer"),
+    "consensus matrix and k": (lambda s: plot_consensus(s.consensus[3], k=3), ValueError,
+                               "leave k out"),
+    "consensus NaN": (lambda s: plot_consensus(np.full((3, 3), np.nan)), ValueError,
+                      "fractions of runs"),
+    "consensus text": (lambda s: plot_consensus("abc"), TypeError, "square array of fractions"),
+    "consensus cmap": (lambda s: plot_consensus(s, cmap="no-such-map"), ValueError,
+                       "not a matplotlib colormap"),
+    "survey None": (lambda s: plot_rank_survey(None), TypeError,
+                    "RankSurvey returned by rank_survey"),
+    "survey matrix": (lambda s: plot_rank_survey(s.consensus[3]), TypeError, "got a ndarray"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_PLOT_CALLS))
+def test_bad_arguments_are_clear_errors(mpl, survey, case):
+    call, exc, words = BAD_PLOT_CALLS[case]
+    with pytest.raises(exc, match=words):
+        call(survey[0])

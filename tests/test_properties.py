@@ -50,15 +50,16 @@ def test_fit_is_finite_nonnegative_monotone_and_dense_equals_csr(problem):
         assert np.all(np.isfinite(F)) and np.all(F >= 0)
     hist = model.loss_history_
     assert np.all(np.isfinite(hist))
-    rtol = 1e-4 if X.dtype == np.float32 else 1e-9
-    scale = max(hist[0], float(np.sum(np.asarray(X, dtype=np.float64) ** 2)), 1e-300)
-    assert np.all(np.diff(hist) <= rtol * scale)
-    Ws, model_s = fit(sp.csr_matrix(X), k, loss, seed)
-    # dense == CSR: the divergences D = err^2 / 2 agree to rounding relative to the data's
-    # own magnitude (sum of X for KL, of X^2 for Frobenius)
+    # the data's own magnitude, the scale of the rounding of each objective: sum of X^2 for
+    # Frobenius (its history expands ||X||^2 - 2 <X, WH> + ||WH||^2), sum of X for KL,
+    # the starting objective otherwise
     Xd = np.asarray(X, dtype=np.float64)
     magnitude = float(np.sum(Xd ** 2) if loss == "frobenius" else np.sum(Xd)
-                      if loss == "kullback-leibler" else model.loss_history_[0]) + 1e-300
+                      if loss == "kullback-leibler" else hist[0]) + 1e-300
+    rtol = 1e-4 if X.dtype == np.float32 else 1e-9
+    assert np.all(np.diff(hist) <= rtol * max(hist[0], magnitude))
+    Ws, model_s = fit(sp.csr_matrix(X), k, loss, seed)
+    # dense == CSR: the divergences D = err^2 / 2 agree to rounding relative to magnitude
     d_dense = model.reconstruction_err_ ** 2 / 2
     d_csr = model_s.reconstruction_err_ ** 2 / 2
     rtol = 2e-3 if X.dtype == np.float32 else 1e-7

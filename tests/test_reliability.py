@@ -2,22 +2,31 @@
 threads and interrupts are safe, nothing leaks, results are reproducible."""
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, NotFittedError, nmf
+from nmfkit._kernels import _dense, _sparse, _steps
 
 RNG = np.random.RandomState(0)
 X_OK = RNG.rand(12, 8)
+# Rank 2 plus 1% noise (its own generator, so RNG's draws for the other tests stay as they
+# were): the best rank-2 fit leaves 0.63% of it (relative Frobenius error), the rank-1
+# outer product of its row and column means 16%, so a bound of 1.5 x the best tells a real
+# fit from a trivial answer. Uniform noise such as X_OK cannot: there the best rank-2 fit
+# leaves 37% and the means 47%.
+_LOW_RNG = np.random.RandomState(2)
+X_LOW = _LOW_RNG.rand(12, 2) @ _LOW_RNG.rand(2, 8) + 0.01 * _LOW_RNG.rand(12, 8)
 
 
 def fit_ok(X, k=3, **kw):
@@ -116,16 +125,67 @@ def test_bad_parameters_are_refused(params, exc, words):
         NMF(**params).fit(X_OK)
 
 
+@pytest.mark.parametrize("init", ["nndsvd", "nndsvda", "nndsvdar", "spa"])
+@pytest.mark.parametrize("layout", ["C", "F", "csr", "wide"])
+def test_an_init_that_cannot_start_that_rank_says_so(init, layout):
+    """NNDSVD takes k singular pairs and SPA k columns of X, so k > min(n_samples,
+    n_features) is a ValueError in scikit-learn's words (not an IndexError from inside the
+    SVD), whatever the layout; k = min(n_samples, n_features) still starts."""
+    X = np.random.RandomState(0).rand(40, 30)
+    X = {"C": X, "F": np.asfortranarray(X), "csr": sp.csr_matrix(X), "wide": X.T}[layout]
+    with pytest.raises(ValueError, match=rf"init = '{init}' can only be used when "
+                       r"n_components <= min\(n_samples, n_features\); got n_components=31 "
+                       rf"for X of shape \({X.shape[0]}, {X.shape[1]}\)"):
+        NMF(31, init=init).fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        W = NMF(30, init=init, max_iter=2).fit_transform(X)
+    assert W.shape == (X.shape[0], 30)
+
+
+@pytest.mark.parametrize("init", ["nndsvd", "nndsvda", "nndsvdar"])
+def test_init_rank_error_begins_as_scikit_learns(init):
+    skl = pytest.importorskip("sklearn.decomposition")
+    X = np.random.RandomState(0).rand(40, 30)
+    with pytest.raises(ValueError) as theirs:
+        skl.NMF(50, init=init).fit(X)
+    with pytest.raises(ValueError) as ours:
+        NMF(50, init=init).fit(X)
+    assert str(ours.value).startswith(str(theirs.value))
+
+
+def test_spa_start_on_data_of_too_low_rank_says_so():
+    X = np.outer(np.arange(1.0, 6.0), np.arange(1.0, 5.0))  # rank 1
+    with pytest.raises(ValueError, match=r"init='spa' needs X of rank >= n_components, but X "
+                       r"has rank 1 < n_components=3: choose n_components <= 1"):
+        NMF(3, init="spa").fit(X)
+
+
 @pytest.mark.parametrize("which,value,words", [
     ("W", np.ones((12, 4)), "shape"), ("H", np.ones((2, 8)), "shape"),
     ("W", -np.ones((12, 3)), "Negative"), ("H", np.full((3, 8), np.nan), "NaN"),
     ("W", None, "required"), ("W", np.zeros((12, 3)), "zeros"),
-    ("W", sp.csr_matrix(np.ones((12, 3))), "dense"),
+    ("W", sp.csr_matrix(np.ones((12, 3))), "dense"), ("H", np.full((3, 8), np.inf), "infinity"),
+    ("W", np.ones(12), "2-D"), ("H", np.full((3, 8), "a"), "numeric"),
 ])
 def test_bad_custom_factors_are_refused(which, value, words):
     factors = {"W": np.ones((12, 3)), "H": np.ones((3, 8)), which: value}
     with pytest.raises((ValueError, TypeError), match=words):
         NMF(3, init="custom", max_iter=5).fit(X_OK, **factors)
+
+
+@pytest.mark.parametrize("args, kwargs, exc, words", [
+    ((0, 5, 2), {}, ValueError, "m must be an integer >= 1"),
+    ((5, -1, 2), {}, ValueError, "n must be an integer >= 1"),
+    ((5, 5, 0), {}, ValueError, "k must be an integer >= 1"),
+    ((2.5, 5, 2), {}, TypeError, "m must be an integer"),
+    ((5, 5, 2), dict(density="half"), ValueError, "density must be None or a number"),
+    ((5, 5, 2), dict(dtype=int), TypeError, "floating-point dtype.*got int64"),
+    ((5, 5, 2), dict(dtype=complex), TypeError, "floating-point dtype"),
+])
+def test_make_low_rank_bad_arguments(args, kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        nmfkit.make_low_rank(*args, **kwargs)
 
 
 def test_transform_before_fit_and_wrong_features():
@@ -156,10 +216,10 @@ AWKWARD = {
     "strided": lambda: np.repeat(np.repeat(X_OK, 2, 0), 2, 1)[::2, ::2],
     "transposed_view": lambda: X_OK.T.copy().T,
     "big_endian": lambda: _big_endian(X_OK),
-    "float32_huge": lambda: (X_OK * 1e37).astype(np.float32),
-    "float32_tiny": lambda: (X_OK * 1e-36).astype(np.float32),
-    "float64_huge": lambda: X_OK * 1e300,
-    "float64_tiny": lambda: X_OK * 1e-300,
+    "float32_huge": lambda: (X_LOW * 1e37).astype(np.float32),
+    "float32_tiny": lambda: (X_LOW * 1e-36).astype(np.float32),
+    "float64_huge": lambda: X_LOW * 1e300,
+    "float64_tiny": lambda: X_LOW * 1e-300,
     "single_row": lambda: X_OK[:1],
     "single_column": lambda: X_OK[:, :1],
     "list_of_lists": lambda: X_OK.tolist(),
@@ -194,17 +254,32 @@ def _int64(X):
 def test_awkward_input_works(case, loss):
     X = AWKWARD[case]()
     k = 1 if case in ("single_row", "single_column") else 2
-    W, H, info = fit_ok(X, k, beta_loss=loss)
+    extreme = case.endswith(("huge", "tiny"))
+    # at extreme magnitudes, fit to convergence: the answer is checked, not just its shape
+    W, H, info = fit_ok(X, k, beta_loss=loss, **(dict(max_iter=300, tol=1e-6) if extreme
+                                                 else {}))
     m, n = np.shape(X) if not sp.issparse(X) else X.shape
     assert W.shape == (m, k) and H.shape == (k, n)
     dtype = np.float32 if case.startswith("float32") else np.float64
     assert W.dtype == dtype and H.dtype == dtype
-    if case.endswith(("huge", "tiny")):
+    if extreme:
         s = float(np.max(X))
         Xd = np.asarray(X, dtype=np.float64) / s
         Wd, Hd = W.astype(np.float64) / np.sqrt(s), H.astype(np.float64) / np.sqrt(s)
         rel = np.linalg.norm(Xd - Wd @ Hd) / np.linalg.norm(Xd)
-        assert rel < 0.5  # the fit is meaningful at any magnitude, not just finite
+        sv = np.linalg.svd(X_LOW, compute_uv=False)
+        best = np.sqrt(np.sum(sv[2:] ** 2) / np.sum(sv ** 2))  # the best rank-2 error
+        # the fit is as good at any magnitude as at unit scale: near the best rank 2
+        assert rel <= 1.5 * best, (rel, best)
+    else:
+        # the same values as a plain C-ordered float64 array give the same fit (a sparse
+        # matrix to rounding: its products add up in another order)
+        ref = np.ascontiguousarray(X.toarray() if sp.issparse(X) else np.asarray(X),
+                                   dtype=np.float64)
+        W0, H0, _ = fit_ok(ref, k, beta_loss=loss)
+        tol = 1e-3 if sp.issparse(X) else 1e-10
+        np.testing.assert_allclose(W @ H, W0 @ H0, rtol=0,
+                                   atol=tol * max(float(np.max(W0 @ H0)), 1e-300))
 
 
 def test_extreme_magnitudes_give_the_same_fit_as_unit_scale():
@@ -249,21 +324,28 @@ def test_inputs_are_not_modified():
 
 
 def test_read_only_and_memmap(tmp_path):
+    """Read-only and memory-mapped inputs give the fit of a writable copy, bit for bit."""
+    def same_fit(X, writable):
+        W, H, _ = fit_ok(X, 3)
+        W0, H0, _ = fit_ok(writable, 3)
+        assert W.dtype == W0.dtype
+        np.testing.assert_array_equal(W, W0)
+        np.testing.assert_array_equal(H, H0)
     X = RNG.rand(20, 9)
     X.setflags(write=False)
-    fit_ok(X, 3)
+    same_fit(X, X.copy())
     Xf = np.asfortranarray(RNG.rand(20, 9))
     Xf.setflags(write=False)
-    fit_ok(Xf, 3)
+    same_fit(Xf, np.asfortranarray(Xf.copy()))
     S = sp.csr_matrix(RNG.rand(20, 9))
+    S0 = S.copy()
     for a in (S.data, S.indices, S.indptr):
         a.setflags(write=False)
-    fit_ok(S, 3)
+    same_fit(S, S0)
     path = tmp_path / "x.npy"
     np.save(path, RNG.rand(20, 9).astype(np.float32))
     mm = np.load(path, mmap_mode="r")
-    W, H, _ = fit_ok(mm, 3)
-    assert W.dtype == np.float32
+    same_fit(mm, np.array(mm))
 
 
 # -- threads, interrupts, leaks, determinism ----------------------------------------------
@@ -287,53 +369,192 @@ def test_concurrent_fits_match_solo_results():
         assert np.array_equal(W1, W2) and np.array_equal(H1, H2)
 
 
-def test_kernels_release_the_gil():
-    # While a long fit runs in a thread, the main thread keeps running Python code.
-    X = RNG.rand(600, 400)
-    done = threading.Event()
-    ticks = []
+# The kernels release the GIL, and Ctrl-C stops a fit within the iteration it arrives in.
+# Both are observed through the order of events, never timed: with the switch interval
+# raised to 1000 s the interpreter never takes the GIL from a running thread, so a second
+# Python thread can run only where the first one gives the GIL up (inside a kernel).
+KERNEL_MODULES = {"_dense": _dense, "_sparse": _sparse, "_steps": _steps}
+KERNELS = ["_dense.beta_products", "_dense.gram", "_dense.kl_numerator", "_dense.matmul",
+           "_dense.objective", "_dense.sums", "_sparse.beta_numerator", "_sparse.beta_stored",
+           "_sparse.kl_numerator", "_sparse.matmul", "_sparse.stored_terms",
+           "_steps.extrapolate", "_steps.hals_step", "_steps.mu_beta_step",
+           "_steps.mu_div_step", "_steps.mu_fro_step"]
+
+
+def test_the_kernel_list_is_complete():
+    """Every compiled kernel (a fused Cython function) is in KERNELS, so each is checked."""
+    fused = sorted(f"{mod}.{name}" for mod, module in KERNEL_MODULES.items()
+                   for name in dir(module)
+                   if type(getattr(module, name)).__name__ == "fused_cython_function")
+    assert fused == KERNELS
+
+
+def _copy_args(value):
+    if isinstance(value, np.ndarray):
+        return np.array(value, order="K")
+    if isinstance(value, tuple):
+        return tuple(_copy_args(v) for v in value)
+    return value
+
+
+def _nbytes(value):
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    return sum(_nbytes(v) for v in value) if isinstance(value, tuple) else 0
+
+
+class _Recorder:
+    """Stands in for a kernel during the fits below: calls it, and keeps (a copy of) the
+    arguments of its largest call, so that each kernel can then be run alone."""
+
+    def __init__(self, name, kernel, largest):
+        self.name, self.kernel, self.largest = name, kernel, largest
+
+    def __getitem__(self, key):  # a fused kernel specialized by indexing
+        return _Recorder(self.name, self.kernel[key], self.largest)
+
+    def __call__(self, *args):
+        size = _nbytes(args)
+        if size > self.largest.get(self.name, (-1,))[0]:
+            self.largest[self.name] = (size, self.kernel, _copy_args(args))
+        return self.kernel(*args)
+
+
+@pytest.fixture(scope="module")
+def kernel_calls():
+    """{kernel name: (kernel, args)}: the largest call of every kernel in fits that cover
+    all solvers, losses, dense and CSR data, missing values and float32 (one OpenMP thread,
+    so that a core stays free for the observing thread)."""
+    largest = {}
+    saved = {}
+    for name in KERNELS:
+        mod, attr = name.split(".")
+        saved[name] = getattr(KERNEL_MODULES[mod], attr)
+        setattr(KERNEL_MODULES[mod], attr, _Recorder(name, saved[name], largest))
+    rng = np.random.RandomState(0)
+    D = rng.rand(1500, 200)
+    S = sp.random(3000, 1500, density=0.01, random_state=0, format="csr")
+    Dn = np.where(rng.rand(*D.shape) < 0.1, np.nan, D)
+    kw = dict(n_components=10, max_iter=2, tol=0, random_state=0, init="nndsvda")
+    try:
+        with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for X in (D, S):
+                for loss, solver in [("frobenius", "mu"), ("frobenius", "amu"),
+                                     ("frobenius", "hals"), ("frobenius", "ehals"),
+                                     ("kullback-leibler", "mu"), (1.5, "mu")]:
+                    NMF(beta_loss=loss, solver=solver, **kw).fit(X)
+            for loss in ("frobenius", 1.5):
+                NMF(beta_loss=loss, **kw).fit(Dn)
+                NMF(beta_loss=loss, **kw).fit(S, mask=S > 0.5)
+            NMF(**kw).fit(D.astype(np.float32))
+    finally:
+        for name, kernel in saved.items():
+            mod, attr = name.split(".")
+            setattr(KERNEL_MODULES[mod], attr, kernel)
+    return {name: (kernel, args) for name, (_, kernel, args) in largest.items()}
+
+
+def _main_thread_runs_during(kernel, args, max_calls):
+    """Call kernel(*args) in a second thread, again and again, until this thread has run
+    Python code while a call was in progress (True), or max_calls calls are over (False).
+    With no preemption, this thread runs only when the kernel gives up the GIL: a kernel
+    that keeps it lets nothing run here until its last call has returned."""
+    state = {"inside": False, "seen": False, "done": False, "error": None}
 
     def work():
-        nmf(X, 10, beta_loss="kullback-leibler", max_iter=40, tol=0, random_state=0)
-        done.set()
-    t = threading.Thread(target=work)
-    t.start()
-    while not done.is_set():
-        ticks.append(time.perf_counter())
-        time.sleep(0.001)
-    t.join()
-    gaps = np.diff(ticks) if len(ticks) > 1 else np.array([np.inf])
-    assert len(ticks) > 5 and np.median(gaps) < 0.05
+        try:
+            for _ in range(max_calls):
+                state["inside"] = True
+                kernel(*args)
+                state["inside"] = False
+                if state["seen"]:
+                    break
+        except Exception as exc:  # reported below, in the test's thread
+            state["error"] = exc
+        finally:
+            state["done"] = True
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1000.0)
+    try:
+        worker = threading.Thread(target=work)
+        worker.start()
+        while not state["done"]:
+            if state["inside"]:
+                state["seen"] = True
+            time.sleep(0)  # gives the GIL back, so that a call that has returned can report
+        worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    if state["error"] is not None:
+        raise state["error"]
+    return state["seen"]
+
+
+def test_every_kernel_is_covered_by_the_gil_fits(kernel_calls):
+    assert sorted(kernel_calls) == KERNELS
+
+
+@pytest.mark.parametrize("name", KERNELS)
+def test_kernel_releases_the_gil(kernel_calls, name):
+    kernel, args = kernel_calls[name]
+    # a call is usually seen at once; small calls may end before this thread wakes up, so
+    # they get more tries (the bound matters only for a kernel that keeps the GIL)
+    max_calls = int(np.clip(2e9 / _nbytes(args), 100, 2000))
+    with threadpool_limits(1, user_api="openmp"):
+        assert _main_thread_runs_during(kernel, args, max_calls), f"{name} holds the GIL"
+
+
+CTRL_C_CHILD = textwrap.dedent("""
+    import os, signal, sys, threading
+    import numpy as np
+    from threadpoolctl import threadpool_info
+    from nmfkit import nmf, _threads
+
+    def small_fit():
+        return nmf(np.random.RandomState(1).rand(20, 10), 2, max_iter=50, random_state=0)[:2]
+
+    before, pools = small_fit(), threadpool_info()
+    sys.setswitchinterval(1000.0)  # the sender below runs only while a kernel runs
+    iterations, sent_after = [], []
+    armed = threading.Event()
+
+    def send():
+        armed.wait()
+        sent_after.append(iterations[-1])
+        os.kill(os.getpid(), signal.SIGINT)
+
+    def callback(it, objective):
+        iterations.append(it)
+        if it == 5:
+            armed.set()
+
+    threading.Thread(target=send, daemon=True).start()
+    X = np.random.RandomState(0).rand(300, 200)
+    try:
+        nmf(X, 5, beta_loss="kullback-leibler", max_iter=3000, tol=0, check_every=1,
+            callback=callback, random_state=0)
+        print("not interrupted", iterations[-1])
+    except KeyboardInterrupt:  # no iteration recorded after the one the signal came in
+        print("interrupted", sent_after[0] >= 5, sent_after[0] == iterations[-1])
+    sys.setswitchinterval(0.005)
+    after = small_fit()
+    same = all(np.array_equal(a, b) for a, b in zip(before, after))
+    print("usable", same, _threads._depth, threadpool_info() == pools)
+""")
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_ctrl_c_stops_a_long_fit_quickly():
-    code = textwrap.dedent("""
-        import sys, time, numpy as np
-        from nmfkit import nmf
-        X = np.random.RandomState(0).rand(1500, 1000)
-        print("ready", flush=True)
-        try:
-            nmf(X, 20, beta_loss="kullback-leibler", max_iter=100000, tol=0)
-        except KeyboardInterrupt:
-            print("interrupted", flush=True)
-        W, H, info = nmf(np.random.RandomState(1).rand(20, 10), 2, max_iter=50)
-        print("usable", np.isfinite(info["reconstruction_err"]), flush=True)
-    """)
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "ready"
-        time.sleep(1.5)
-        sent = time.perf_counter()
-        proc.send_signal(signal.SIGINT)
-        line = proc.stdout.readline().strip()
-        delay = time.perf_counter() - sent
-        assert line == "interrupted"
-        assert delay < 2.0, delay
-        assert proc.stdout.readline().strip() == "usable True"
-        assert proc.wait(timeout=60) == 0
-    finally:
-        proc.kill()
+def test_ctrl_c_stops_a_fit_within_the_iteration_it_arrives_in():
+    """SIGINT, sent after iteration 5 from a thread that can run only while a kernel runs,
+    ends the fit before the next iteration is recorded (the first kernel to give the GIL
+    up to the sender may come some iterations later, but the stop never does); afterwards
+    the process is as before: BLAS limits restored, and a fit gives the same bits."""
+    out = subprocess.run([sys.executable, "-c", CTRL_C_CHILD], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["interrupted True True", "usable True 0 True"]
 
 
 def _rss_bytes():

@@ -84,6 +84,12 @@ def test_spa_bad_input(args, exc, words):
         spa(*args)
 
 
+def test_spa_normalize_must_be_a_flag():
+    V, _ = separable()
+    with pytest.raises(TypeError, match="normalize must be True or False, got 'no'"):
+        spa(V, 6, normalize="no")
+
+
 def test_spa_does_not_modify_its_input():
     V, _ = separable()
     X = sp.csr_matrix(V)

@@ -122,10 +122,20 @@ def test_cophenetic_is_nan_when_all_distances_are_equal():
     assert np.isnan(cophenetic_correlation(np.ones((5, 5))))
 
 
-def test_summaries_reject_a_non_square_matrix():
+@pytest.mark.parametrize("C, exc, words", [
+    (np.ones((3, 4)), ValueError, "square"),
+    (np.ones((1, 1)), ValueError, "at least 2 rows"),
+    (np.full((3, 3), np.nan), ValueError,
+     "fractions of runs, in \\[0, 1\\]; it has the entry .*nan"),
+    (2 * np.eye(3), ValueError, "fractions of runs"),
+    (-np.eye(3), ValueError, "fractions of runs"),
+    ("abc", TypeError, "square array of fractions"),
+    (object(), TypeError, "square array of fractions"),
+])
+def test_summaries_reject_what_is_not_a_consensus_matrix(C, exc, words):
     for fn in (cophenetic_correlation, dispersion):
-        with pytest.raises(ValueError, match="square"):
-            fn(np.ones((3, 4)))
+        with pytest.raises(exc, match=words):
+            fn(C)
 
 
 # -- rank_survey ---------------------------------------------------------------------------
@@ -189,10 +199,23 @@ def test_sparse_rss_never_needs_the_dense_matrix():
         assert s.rss[i] == pytest.approx(rss, rel=1e-8)
 
 
-def test_survey_clusters_rows_so_the_transpose_clusters_columns(survey_data):
-    V = survey_data[0][:, :30]
-    s = rank_survey(V.T, [2], n_runs=2, random_state=0)
-    assert s.consensus[2].shape == (30, 30)
+def test_survey_clusters_rows_so_the_transpose_clusters_columns():
+    """The consensus is over the rows of the input, from the factor along them (W): X with
+    planted column clusters gives them through X.T and not through X. Square data, so that
+    taking the wrong factor cannot hide behind a shape error."""
+    V, labels = planted(m=45, n=45, k=3, seed=5)
+    X = V.T  # its columns are in three clusters; its rows are not
+    s = rank_survey(X.T, [3], n_runs=4, random_state=0)
+    np.testing.assert_array_equal(s.consensus[3], same_cluster(labels))
+    t = rank_survey(X, [3], n_runs=4, random_state=0)
+    assert not np.array_equal(t.consensus[3], same_cluster(labels))
+    # one run: the consensus is the NumPy same-cluster matrix of argmax over each row of W,
+    # whatever the layout (a Fortran-ordered array is held transposed inside)
+    for data in (X, X.T, np.asfortranarray(X), np.asfortranarray(X.T), sp.csr_matrix(X)):
+        u = rank_survey(data, [3], n_runs=1, random_state=1)
+        W, H = u.factors[3]
+        assert W.shape == (45, 3) and H.shape == (3, 45)
+        np.testing.assert_array_equal(u.consensus[3], same_cluster(np.argmax(W, axis=1)))
 
 
 def test_survey_is_deterministic_and_leaves_input_alone(survey_data):
@@ -266,6 +289,8 @@ def test_survey_warns_about_large_consensus_matrices(monkeypatch):
     (dict(max_iter=-1), ValueError, "max_iter"),
     (dict(callback=3), TypeError, "callback"),
     (dict(ks=[1, 2]), ValueError, "ks"),
+    (dict(verbose="yes"), TypeError, "verbose"),
+    (dict(random_state=-1), ValueError, "random_state"),
 ])
 def test_survey_rejects_bad_parameters(kwargs, exc, words):
     V, _ = planted(m=12, n=20)
@@ -273,6 +298,18 @@ def test_survey_rejects_bad_parameters(kwargs, exc, words):
     args.update(kwargs)
     with pytest.raises(exc, match=words):
         rank_survey(V, **args)
+
+
+def test_survey_refuses_ranks_nndsvdar_cannot_start_before_any_run():
+    V, _ = planted(m=12, n=20)
+    runs = []
+    with pytest.raises(ValueError, match=r"init = 'nndsvdar' can only be used when every rank "
+                       r"in ks is <= min\(n_samples, n_features\) = 12 .*; ks has \[13, 20\]"):
+        rank_survey(V, [2, 13, 20], n_runs=2, init="nndsvdar",
+                    callback=lambda *a: runs.append(a))
+    assert runs == []
+    s = rank_survey(V, [2, 12], n_runs=2, init="nndsvdar", max_iter=5, tol=0, random_state=0)
+    assert list(s.ks) == [2, 12]
 
 
 def test_survey_rejects_bad_data():

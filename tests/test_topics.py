@@ -8,7 +8,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
-from nmfkit import NMF, document_topics, make_topic_corpus, top_terms
+from nmfkit import NMF, NotFittedError, document_topics, make_topic_corpus, top_terms
 from nmfkit._topics import TOPIC_WORDS
 
 
@@ -36,10 +36,6 @@ def test_corpus_is_reproducible_and_sized_by_its_arguments():
     b = make_topic_corpus(n_documents=20, n_topics=3, random_state=1)
     assert a.documents == b.documents and len(a.topics) == 3
     assert a.counts.shape == (20, 3 * 12 + 10)
-    with pytest.raises(ValueError, match="n_topics must be at most 6"):
-        make_topic_corpus(n_topics=7)
-    with pytest.raises(ValueError, match="background"):
-        make_topic_corpus(background=1.0)
 
 
 @pytest.mark.parametrize("loss", ["kullback-leibler", "frobenius"])
@@ -74,6 +70,47 @@ def test_top_terms_rejects_a_mismatched_vocabulary():
         top_terms(np.ones((2, 4)), list("abcd"), n=0)
 
 
+H4 = np.array([[0.1, 3.0, 2.0, 0.0], [5.0, 0.0, 1.0, 4.0]])
+
+
+@pytest.mark.parametrize("components, vocabulary, kwargs, exc, words", [
+    (H4, "abcd", {}, TypeError, "ordered sequence of terms.*got a str"),
+    (H4, set("abcd"), {}, TypeError, "ordered sequence of terms.*got a set"),
+    (H4, None, {}, TypeError, "ordered sequence of terms.*got a NoneType"),
+    (H4, 4, {}, TypeError, "ordered sequence of terms.*got a int"),
+    (H4, [["a", "b"], ["c", "d"]], {}, ValueError, r"vocabulary must be 1-D.*shape \(2, 2\)"),
+    (H4, {"a": 0, "b": 1, "c": 2, "d": 5}, {}, ValueError, "column indices 0..3"),
+    (H4, list("abcd"), dict(weights="yes"), TypeError, "weights must be True or False"),
+    (NMF(2), list("abcd"), {}, NotFittedError, "not fitted yet"),
+    (np.full((2, 4), np.nan), list("abcd"), {}, ValueError, "NaN or infinity"),
+    ("abcd", list("abcd"), {}, TypeError, "components must be a fitted NMF model or"),
+    (None, list("abcd"), {}, TypeError, "components must be a fitted NMF model or"),
+])
+def test_top_terms_bad_arguments(components, vocabulary, kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        top_terms(components, vocabulary, **kwargs)
+
+
+def test_top_terms_takes_any_ordered_vocabulary_and_a_vectorizers_dict():
+    want = [["b", "c"], ["a", "d"]]
+    assert top_terms(H4, (t for t in "abcd"), n=2) == want
+    assert top_terms(H4, pd_series(list("abcd")), n=2) == want
+    # scikit-learn's vocabulary_ maps each term to its column
+    assert top_terms(H4, {"d": 3, "b": 1, "a": 0, "c": 2}, n=2) == want
+    text = pytest.importorskip("sklearn.feature_extraction.text")
+    vectorizer = text.CountVectorizer()
+    X = vectorizer.fit_transform(["zebra apple mango", "apple kiwi", "mango mango zebra"])
+    H = np.asarray(X.sum(axis=0), dtype=float)  # one "topic": the term totals
+    assert (top_terms(H, vectorizer.vocabulary_, n=5)
+            == top_terms(H, vectorizer.get_feature_names_out(), n=5))
+
+
+def pd_series(values):
+    """A pandas Series with an index that is not 0..n-1 (its order is what counts)."""
+    pd = pytest.importorskip("pandas")
+    return pd.Series(values, index=[7, 3, 9, 1])
+
+
 def test_document_topics_are_mixtures():
     W = np.array([[1.0, 3.0], [0.0, 0.0], [2.0, 0.0]])
     before = W.copy()
@@ -85,3 +122,25 @@ def test_document_topics_are_mixtures():
         document_topics(-W)
     with pytest.raises(ValueError, match="2-D"):
         document_topics(np.ones(3))
+    with pytest.raises(TypeError, match=r"got a NMF: call model.transform\(X\) first"):
+        document_topics(NMF(2))
+    with pytest.raises(TypeError, match="W must be a numeric array"):
+        document_topics([["a", "b"]])
+
+
+@pytest.mark.parametrize("kwargs, exc, words", [
+    (dict(n_topics=7), ValueError, "n_topics must be at most 6"),
+    (dict(n_topics=0), ValueError, "n_topics"),
+    (dict(n_documents=0), ValueError, "n_documents"),
+    (dict(words_per_document=2.5), TypeError, "words_per_document"),
+    (dict(concentration=0.0), ValueError, "concentration"),
+    (dict(concentration=float("inf")), ValueError, "concentration"),
+    (dict(concentration="flat"), TypeError, "concentration"),
+    (dict(background=1.0), ValueError, r"background must be in \[0, 1\)"),
+    (dict(background=-0.1), ValueError, "background"),
+    (dict(background=None), TypeError, "background"),
+    (dict(random_state="x"), TypeError, "random_state"),
+])
+def test_corpus_bad_arguments(kwargs, exc, words):
+    with pytest.raises(exc, match=words):
+        make_topic_corpus(**kwargs)

@@ -14,9 +14,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._estimator import NMF
-from ._init import check_random_state
+from ._init import check_init_rank, check_random_state
 from ._survey import parse_ks
-from ._validation import beta_to_float, check_float, check_int
+from ._validation import beta_to_float, check_dense, check_float, check_int
 
 __all__ = ["rank_cv", "RankCV"]
 
@@ -71,18 +71,28 @@ def _entry_loss(v, p, beta):
             beta * (beta - 1))
 
 
-def _holdout_mask(shape, holdout, rng):
-    """True = observed. Each row and each column keeps at least one observed entry."""
-    m, n = shape
-    observed = rng.random_sample(shape) >= holdout
+def _holdout_mask(given, holdout, rng):
+    """True = observed. Each given entry (given: bool array, False where V is NaN) is hidden
+    with probability holdout, but every row and column with a given entry keeps one
+    observed, so that its factor row is fitted, and at least one entry is hidden, so that
+    there is something to score (a ValueError when V is too small for that)."""
+    m, n = given.shape
+    observed = (rng.random_sample((m, n)) >= holdout) & given
     for axis in (1, 0):
-        empty = np.flatnonzero(~observed.any(axis=axis))
-        if empty.size:
-            other = rng.randint(n if axis == 1 else m, size=empty.size)
-            if axis == 1:
-                observed[empty, other] = True
-            else:
-                observed[other, empty] = True
+        lacking = np.flatnonzero(~observed.any(axis=axis) & given.any(axis=axis))
+        for i in lacking:  # give it back one of its given entries, chosen at random
+            line = np.flatnonzero(given[i] if axis == 1 else given[:, i])
+            j = line[rng.randint(line.size)]
+            observed[(i, j) if axis == 1 else (j, i)] = True
+    if not (given & ~observed).any():
+        rows, cols = observed.sum(axis=1), observed.sum(axis=0)
+        spare = np.flatnonzero(observed & (rows[:, None] > 1) & (cols[None, :] > 1))
+        if not spare.size:
+            raise ValueError(f"V of shape {given.shape} with {int(given.sum())} observed "
+                             "entries is too small to cross-validate: every row and column "
+                             "must keep an observed entry, so none can be held out; use a "
+                             "larger matrix.")
+        observed.flat[spare[rng.randint(spare.size)]] = False
     return observed
 
 
@@ -97,7 +107,10 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
         its entries, zeros included (its zeros are data), so it is handled densely and must
         have at most 5e7 entries.
     ks : iterable of int >= 1, or a string such as "1-8".
-    holdout : fraction of entries hidden in each repeat, in (0, 0.5]. Default 0.1.
+    holdout : fraction of entries hidden in each repeat, in (0, 0.5]. Default 0.1. Every
+        row and column keeps an observed entry and at least one entry is hidden, so a V too
+        small for both (a single row or column) is a ValueError. NaN entries of V are
+        missing values: never fitted, never scored.
     n_repeats : independent hidden sets; every k is scored on the same ones.
     beta_loss, solver, init, max_iter, tol, alpha_W, alpha_H, l1_ratio : as for NMF.
     random_state : seeds the hidden sets and the fits.
@@ -111,23 +124,28 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
     beta = beta_to_float(beta_loss)
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    if isinstance(init, str) and init == "custom":
+        raise ValueError("init='custom' needs a W and an H for every rank, which rank_cv does "
+                         "not take; use init=None, 'random', 'nndsvda' or another built-in "
+                         "start.")
     if sp.issparse(V):
         if V.shape[0] * V.shape[1] > _MAX_DENSE_ENTRIES:
             raise ValueError(f"V is sparse with {V.shape[0]} x {V.shape[1]} entries; rank_cv "
                              "scores every entry (zeros are data), which needs a mask of that "
                              "size: cross-validate a subsample of rows or columns.")
         V = V.toarray()
-    X = np.asarray(V)
-    if X.ndim != 2 or X.dtype.kind not in "biuf":
-        raise ValueError(f"V must be a 2-D numeric array, got shape {X.shape} and dtype "
-                         f"{X.dtype}.")
+    # shape, dtype and values checked here, naming V (NaN entries are missing values)
+    X = check_dense(V, "V", allow_nan=True)
+    check_init_rank(init, max(ks), X.shape, ks)  # before any fit
     rng = check_random_state(random_state)
+    if isinstance(rng, np.random.Generator):  # the draws below are RandomState's
+        rng = np.random.RandomState(rng.integers(2**32))
     test = np.empty((n_repeats, len(ks)))
     train = np.empty((n_repeats, len(ks)))
     Xf = X.astype(np.float64)
     given = ~np.isnan(Xf)  # NaN entries are missing already: never hidden, never scored
     for r in range(n_repeats):
-        observed = _holdout_mask(X.shape, holdout, rng) & given
+        observed = _holdout_mask(given, holdout, rng)
         hidden = given & ~observed
         seed = int(rng.randint(2**31))
         for i, k in enumerate(ks):

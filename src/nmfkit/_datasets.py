@@ -1,11 +1,13 @@
 """Datasets generated in-package (no download): the swimmer images and random low-rank data."""
 
 import itertools
+import numbers
 
 import numpy as np
 import scipy.sparse as sp
 
 from ._init import check_random_state
+from ._validation import check_int
 
 __all__ = ["swimmer", "make_low_rank", "SWIMMER_LIMBS"]
 
@@ -78,13 +80,19 @@ def make_low_rank(m, n, k, density=None, random_state=None, dtype=np.float64):
     scipy.sparse CSR matrix that keeps each entry independently with probability density
     (the others are 0). random_state is None, an int or a numpy RandomState / Generator.
     """
-    rng = check_random_state(random_state)
+    m, n, k = check_int(m, "m"), check_int(n, "n"), check_int(k, "k")
+    if density is not None and (isinstance(density, (bool, np.bool_))
+                                or not isinstance(density, numbers.Real)
+                                or not 0 < density <= 1):
+        raise ValueError(f"density must be None or a number in (0, 1], got {density!r}.")
     dtype = np.dtype(dtype)
+    if dtype.kind != "f":  # an integer or complex dtype would not hold W_true @ H_true
+        raise TypeError(f"dtype must be a floating-point dtype (e.g. np.float32 or "
+                        f"np.float64), got {dtype}.")
+    rng = check_random_state(random_state)
     W, H = _uniform(rng, (m, k)), _uniform(rng, (k, n))
     if density is None:
         return np.ascontiguousarray((W @ H).astype(dtype, copy=False))
-    if isinstance(density, bool) or not 0 < density <= 1:
-        raise ValueError(f"density must be None or a number in (0, 1], got {density!r}.")
     blocks, step = [], max(1, (1 << 22) // max(n, 1))  # row blocks of ~4M entries
     for i in range(0, m, step):
         block = W[i:i + step] @ H

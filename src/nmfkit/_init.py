@@ -15,6 +15,37 @@ import scipy.sparse as sp
 from ._validation import check_factor
 
 _NNDSVD_EPS = 1e-6
+# Inits that take k singular pairs (NNDSVD) or k columns (SPA) of X: k <= min(m, n).
+RANK_LIMITED_INITS = ("nndsvd", "nndsvda", "nndsvdar", "spa")
+
+
+class RankDeficientError(ValueError):
+    """SPA ran out of independent columns: V has rank `rank` < k."""
+
+    def __init__(self, message, rank):
+        super().__init__(message)
+        self.rank = rank
+
+
+def check_init_rank(init, k, shape, ks=None):
+    """Refuse a rank the initialization cannot start from, before any work is done.
+
+    NNDSVD builds one factor column from each of the k leading singular pairs and SPA picks
+    k columns of X; a matrix has only min(n_samples, n_features) of either, so both need
+    k <= min(shape) (scikit-learn's rule for NNDSVD, with its wording). With ks (the ranks
+    of a survey), k is the largest of them and the message names ks.
+    """
+    if init not in RANK_LIMITED_INITS or k <= min(shape):
+        return
+    if ks is None:
+        raise ValueError(f"init = '{init}' can only be used when n_components <= "
+                         f"min(n_samples, n_features); got n_components={k} for X of shape "
+                         f"{tuple(shape)}: choose n_components <= {min(shape)}, or "
+                         "init='random'.")
+    raise ValueError(f"init = '{init}' can only be used when every rank in ks is <= "
+                     f"min(n_samples, n_features) = {min(shape)} (V has shape "
+                     f"{tuple(shape)}); ks has {[r for r in ks if r > min(shape)]}: drop them "
+                     "or use init='random'.")
 
 
 def check_random_state(seed):
@@ -168,6 +199,8 @@ def spa(V, k, normalize=True):
     """
     from ._validation import check_dense, check_int, check_sparse
     k = check_int(k, "k")
+    if not isinstance(normalize, (bool, np.bool_)):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}.")
     V = check_sparse(V, "V") if sp.issparse(V) else check_dense(V, "V")
     m, n = V.shape
     if k > n:
@@ -188,8 +221,8 @@ def spa(V, k, normalize=True):
         masked[chosen] = -np.inf
         j = int(np.argmax(masked))
         if not residual[j] > 1e-12 * max(norms.max(), 1e-300):
-            raise ValueError(f"V has rank {i} < k={k} (after {i} columns every residual is "
-                             "zero): choose a smaller k.")
+            raise RankDeficientError(f"V has rank {i} < k={k} (after {i} columns every "
+                                     "residual is zero): choose a smaller k.", i)
         col = V[:, [j]].toarray().ravel() if sp.issparse(V) else V[:, j].copy()
         for _ in range(2):  # Gram-Schmidt twice: orthogonal to working precision
             col -= U[:, :i] @ (U[:, :i].T @ col)
@@ -203,7 +236,12 @@ def spa(V, k, normalize=True):
 
 def _spa_start(X, k):
     """W = the k columns SPA picks; H = nonnegative least squares fit of X by them."""
-    cols = spa(X, k)
+    try:
+        cols = spa(X, k)
+    except RankDeficientError as exc:
+        raise ValueError(f"init='spa' needs X of rank >= n_components, but X has rank "
+                         f"{exc.rank} < n_components={k}: choose n_components <= {exc.rank}, "
+                         "or init='random'.") from None
     W = X[:, cols]
     W = W.toarray() if sp.issparse(W) else np.array(W)
     W = W.astype(np.float64)
@@ -233,6 +271,7 @@ def initialize(X, k, init, random_state, W=None, H=None):
     """Starting (W (m x k), H (k x n)) for the data X (ndarray or CSR) in X's dtype."""
     dtype = X.dtype
     m, n = X.shape
+    check_init_rank(init, k, (m, n))
     if init == "custom":
         return check_factor(W, "W", (m, k), dtype), check_factor(H, "H", (k, n), dtype)
     rng = check_random_state(random_state)

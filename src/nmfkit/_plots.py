@@ -7,6 +7,8 @@ made without pyplot, so nothing opens a window and nothing accumulates in pyplot
 
 import numpy as np
 
+from ._validation import check_float, check_int
+
 __all__ = ["plot_history", "plot_parts", "plot_consensus", "plot_rank_survey"]
 
 _INSTALL = 'pip install "nmfkit[plot]"'
@@ -27,6 +29,25 @@ def _finish(fig, path, dpi):
     return fig
 
 
+def _check_dpi(dpi):
+    return check_float(dpi, "dpi", 0.0, low_open=True)
+
+
+def _colormap(cmap):
+    """A matplotlib Colormap from a name or a Colormap, with a clear error for anything else."""
+    import matplotlib
+    from matplotlib.colors import Colormap
+    if isinstance(cmap, Colormap):
+        return cmap
+    if isinstance(cmap, str):
+        try:
+            return matplotlib.colormaps[cmap]
+        except KeyError:
+            raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; choose one of "
+                             "matplotlib.colormaps, e.g. 'gray_r' or 'viridis'.") from None
+    raise TypeError(f"cmap must be a colormap name or a matplotlib Colormap, got {cmap!r}.")
+
+
 def plot_history(model, path=None, *, dpi=100, title=None):
     """The objective against the iteration, log scale.
 
@@ -36,11 +57,26 @@ def plot_history(model, path=None, *, dpi=100, title=None):
     if hasattr(model, "loss_history_"):
         values = np.asarray(model.loss_history_, dtype=np.float64)
         iters = np.asarray(model.loss_history_iter_)
+    elif hasattr(model, "fit"):  # an estimator, not fitted yet
+        from ._estimator import NotFittedError
+        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet: call "
+                             "fit(X) before plot_history.")
     else:
-        values = np.asarray(model, dtype=np.float64).ravel()
+        try:
+            values = np.asarray(model, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise TypeError(f"model must be a fitted NMF or a sequence of objective values, "
+                            f"got {type(model).__name__} {model!r:.60}.") from None
+        if values.ndim != 1:
+            raise ValueError(f"the objective values must be a 1-D sequence (one per "
+                             f"iteration), got shape {values.shape}.")
         iters = np.arange(values.size)
     if values.size == 0:
         raise ValueError("the objective history is empty: fit the model first.")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("the objective history has NaN or infinite values; an NMF objective "
+                         "is finite: plot the loss_history_ of a fitted model.")
+    dpi = _check_dpi(dpi)
     fig = _figure((5, 3.5))
     ax = fig.add_subplot()
     ax.plot(iters, values, marker="o", markersize=3)
@@ -58,12 +94,12 @@ def plot_parts(components, image_shape, path=None, *, n_cols=None, cmap="gray_r"
     """The components as a grid of images (parts_grid), each scaled to its own maximum."""
     from ._images import parts_grid
     grid = parts_grid(components, image_shape, n_cols=n_cols, padding=1, pad_value=np.nan)
+    dpi = _check_dpi(dpi)
     h, w = grid.shape
     scale = 6.0 / max(h, w)
     fig = _figure((max(w * scale, 2.0), max(h * scale, 2.0) + (0.4 if title else 0)))
-    import matplotlib
+    cmap = _colormap(cmap)
     ax = fig.add_subplot()
-    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
     ax.imshow(grid, cmap=cmap.with_extremes(bad="#bbbbbb"), vmin=0.0, vmax=1.0,
               interpolation="nearest")
     ax.set_axis_off()
@@ -79,8 +115,11 @@ def plot_consensus(survey_or_matrix, path=None, *, k=None, cmap="viridis", dpi=1
     survey_or_matrix : a RankSurvey (then k picks the rank; default: the first with the
     highest cophenetic correlation) or a square consensus matrix.
     """
+    dpi = _check_dpi(dpi)
     if hasattr(survey_or_matrix, "consensus"):
         survey = survey_or_matrix
+        if k is not None:
+            k = check_int(k, "k")
         if k is None:
             coph = np.where(np.isnan(survey.cophenetic), -np.inf, survey.cophenetic)
             k = int(survey.ks[int(np.argmax(coph))])
@@ -93,12 +132,15 @@ def plot_consensus(survey_or_matrix, path=None, *, k=None, cmap="viridis", dpi=1
         from scipy.cluster.hierarchy import leaves_list
 
         from ._survey import _check_consensus, _tree
+        if k is not None:
+            raise ValueError(f"k={k!r} picks a rank of a RankSurvey; a consensus matrix is "
+                             "drawn as it is: leave k out, or pass the survey.")
         C = _check_consensus(survey_or_matrix)
         order = leaves_list(_tree(C)[0])
         title = "consensus"
     fig = _figure((5, 4.3))
     ax = fig.add_subplot()
-    im = ax.imshow(C[np.ix_(order, order)], cmap=cmap, vmin=0.0, vmax=1.0,
+    im = ax.imshow(C[np.ix_(order, order)], cmap=_colormap(cmap), vmin=0.0, vmax=1.0,
                    interpolation="nearest")
     fig.colorbar(im, ax=ax, shrink=0.8, label="fraction of runs together")
     ax.set_title(title)
@@ -109,6 +151,11 @@ def plot_consensus(survey_or_matrix, path=None, *, k=None, cmap="viridis", dpi=1
 
 def plot_rank_survey(survey, path=None, *, dpi=100):
     """The rank survey's curves against k: cophenetic, dispersion, rss and evar."""
+    fields = ("ks", "cophenetic", "dispersion", "rss", "evar", "n_runs", "beta_loss")
+    if not all(hasattr(survey, name) for name in fields):
+        raise TypeError(f"survey must be the RankSurvey returned by rank_survey, got a "
+                        f"{type(survey).__name__}.")
+    dpi = _check_dpi(dpi)
     fig = _figure((8, 5.5))
     axes = fig.subplots(2, 2, sharex=True)
     ks = np.asarray(survey.ks)

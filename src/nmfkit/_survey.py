@@ -95,10 +95,20 @@ def consensus_matrix(labels):
 
 
 def _check_consensus(C):
-    C = np.asarray(C, dtype=np.float64)
+    """A consensus matrix: square, at least 2 x 2, every entry a fraction in [0, 1]."""
+    try:
+        C = np.asarray(C, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"the consensus matrix must be a square array of fractions in [0, 1] "
+                        f"(e.g. RankSurvey.consensus[k]), got a {type(C).__name__}.") from None
     if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
         raise ValueError(f"the consensus matrix must be square with at least 2 rows, got shape "
                          f"{C.shape}.")
+    if not np.all((C >= 0) & (C <= 1)):  # also False for NaN
+        bad = C[~((C >= 0) & (C <= 1))][0]
+        raise ValueError(f"the consensus matrix holds fractions of runs, in [0, 1]; it has "
+                         f"the entry {float(bad):g}: pass RankSurvey.consensus[k] or "
+                         "consensus_matrix(labels).")
     return C
 
 
@@ -212,6 +222,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     from scipy.cluster.hierarchy import leaves_list
     ks = parse_ks(ks)
     n_runs = check_int(n_runs, "n_runs")
+    verbose = check_int(verbose, "verbose", 0)
     if not isinstance(init, str) or init not in _RANDOM_INITS:
         raise ValueError(f"init must be 'random' or 'nndsvdar' for a rank survey, got {init!r}: "
                          "the consensus compares runs from different starts, and the other "
@@ -229,6 +240,8 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     m = M.shape[0]
     if m < 2:
         raise ValueError(f"V has {m} row(s); a consensus needs at least 2 rows (samples).")
+    # before any run, rather than at the first rank that cannot start
+    init_mod.check_init_rank(init, max(ks), M.shape, ks)
     if m > _LARGE_M:
         warnings.warn(f"V has {m} rows: each consensus matrix is {m} x {m} "
                       f"({8 * m * m / 2**30:.1f} GiB per rank); survey a subsample of rows to "

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ._images import components_array
 from ._init import check_random_state
-from ._validation import check_int
+from ._validation import check_float, check_int
 
 __all__ = ["top_terms", "document_topics", "make_topic_corpus", "TopicCorpus", "TOPIC_WORDS"]
 
@@ -36,14 +37,45 @@ _COMMON = ("new", "year", "people", "good", "time", "first", "great", "made", "w
 
 
 def _components(model_or_components):
-    H = getattr(model_or_components, "components_", model_or_components)
-    if sp.issparse(H):
-        H = H.toarray()
-    H = np.asarray(H, dtype=np.float64)
+    H = components_array(model_or_components)
     if H.ndim != 2:
         raise ValueError(f"components must be a fitted NMF model or a 2-D array (n_topics, "
                          f"n_terms), got an array of shape {H.shape}.")
     return H
+
+
+def _vocabulary(vocabulary, n_terms):
+    """The terms as a 1-D object array, one per column of the components.
+
+    A dict is read as scikit-learn's CountVectorizer.vocabulary_ (term -> column index)."""
+    if isinstance(vocabulary, dict):
+        values = list(vocabulary.values())
+        columns = np.asarray(values) if values else np.empty(0, dtype=np.intp)
+        if columns.dtype.kind not in "iu" or not np.array_equal(np.sort(columns),
+                                                                np.arange(n_terms)):
+            raise ValueError(f"vocabulary is a dict, read as term -> column index (as "
+                             f"CountVectorizer.vocabulary_), but its {len(vocabulary)} values "
+                             f"are not the column indices 0..{n_terms - 1} of the components; "
+                             "pass the vectorizer's get_feature_names_out() instead.")
+        terms = np.empty(n_terms, dtype=object)
+        terms[columns] = list(vocabulary)
+        return terms
+    if vocabulary is None or isinstance(vocabulary, (str, bytes, set, frozenset)) or not (
+            hasattr(vocabulary, "__iter__")):
+        raise TypeError(f"vocabulary must be an ordered sequence of terms, one per column "
+                        f"(e.g. CountVectorizer().get_feature_names_out()), got a "
+                        f"{type(vocabulary).__name__}.")
+    if not hasattr(vocabulary, "__len__"):  # a generator or another one-pass iterator
+        vocabulary = list(vocabulary)
+    terms = np.asarray(vocabulary, dtype=object)
+    if terms.ndim != 1:
+        raise ValueError(f"vocabulary must be 1-D, one term per column, got shape "
+                         f"{terms.shape}.")
+    if terms.shape[0] != n_terms:
+        raise ValueError(f"vocabulary has {terms.shape[0]} terms but the components have "
+                         f"{n_terms} columns; pass the vocabulary the matrix was built with, "
+                         "one term per column.")
+    return terms
 
 
 def top_terms(model_or_components, vocabulary, n=10, *, weights=False):
@@ -52,19 +84,18 @@ def top_terms(model_or_components, vocabulary, n=10, *, weights=False):
     model_or_components : a fitted NMF (its components_ are used) or an array
         (n_topics, n_terms).
     vocabulary : sequence of n_terms terms (e.g. CountVectorizer().get_feature_names_out()),
-        in the order of the columns of X.
+        in the order of the columns of X; a dict term -> column index (a vectorizer's
+        vocabulary_) is also read.
     n : int, default=10. Fewer are returned when a topic has fewer terms.
     weights : if True, return (term, weight) pairs instead of terms.
 
     Returns a list with one list per topic.
     """
     H = _components(model_or_components)
-    vocabulary = np.asarray(vocabulary, dtype=object)
-    if vocabulary.ndim != 1 or vocabulary.shape[0] != H.shape[1]:
-        raise ValueError(f"vocabulary has {vocabulary.size} terms but the components have "
-                         f"{H.shape[1]} columns; pass the vocabulary the matrix was built "
-                         "with, one term per column.")
+    vocabulary = _vocabulary(vocabulary, H.shape[1])
     n = min(check_int(n, "n"), H.shape[1])
+    if not isinstance(weights, (bool, np.bool_)):
+        raise TypeError(f"weights must be True or False, got {weights!r}.")
     out = []
     for row in H:
         idx = np.argsort(-row, kind="stable")[:n]
@@ -79,9 +110,17 @@ def document_topics(W):
     W : array (n_documents, n_topics), e.g. NMF.fit_transform(X) or transform(X). A row of
     zeros (a document with no known terms) stays all zeros. Returns a new float array.
     """
+    if hasattr(W, "fit") or hasattr(W, "components_"):
+        raise TypeError(f"W must be the document-topic array (n_documents, n_topics) of "
+                        f"fit_transform(X) or transform(X), got a {type(W).__name__}: call "
+                        "model.transform(X) first.")
     if sp.issparse(W):
         W = W.toarray()
-    W = np.asarray(W, dtype=np.float64)
+    try:
+        W = np.asarray(W, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"W must be a numeric array (n_documents, n_topics), got "
+                        f"{type(W).__name__} {W!r:.60}.") from None
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (n_documents, n_topics), got shape {W.shape}.")
     if not np.all(np.isfinite(W)) or (W.size and W.min() < 0):
@@ -124,10 +163,11 @@ def make_topic_corpus(n_documents=300, n_topics=None, words_per_document=60, con
         raise ValueError(f"n_topics must be at most {len(names)}, got {n_topics}.")
     n_documents = check_int(n_documents, "n_documents")
     words_per_document = check_int(words_per_document, "words_per_document")
-    if not concentration > 0:
-        raise ValueError(f"concentration must be > 0, got {concentration!r}.")
-    if not 0 <= background < 1:
-        raise ValueError(f"background must be in [0, 1), got {background!r}.")
+    concentration = check_float(concentration, "concentration", 0.0, low_open=True)
+    background = check_float(background, "background", 0.0, 1.0)
+    if background == 1.0:
+        raise ValueError("background must be in [0, 1), got 1.0: with 1 no word would come "
+                         "from a topic.")
     rng = check_random_state(random_state)
     if isinstance(rng, np.random.Generator):
         rng = np.random.RandomState(rng.integers(2**32))
