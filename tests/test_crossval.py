@@ -218,3 +218,10 @@ def test_callback_reports_each_fit():
                      random_state=0, callback=lambda k, r, e: seen.append((k, r, e)))
     assert [(k, r) for k, r, _ in seen] == [(2, 0), (3, 0), (2, 1), (3, 1)]
     np.testing.assert_allclose([e for _, _, e in seen], cv.test_errors.ravel())
+
+
+def test_overflowing_errors_are_an_error_not_the_first_rank():
+    from nmfkit import make_low_rank
+    V = make_low_rank(20, 10, 3, random_state=0) * 1e200
+    with pytest.raises(ValueError, match="overflow"):
+        rank_cv(V, [1, 2, 3], max_iter=50, random_state=0)

@@ -260,3 +260,35 @@ def test_default_n_components_and_auto():
         warnings.simplefilter("ignore")
         model.fit(X, W=W0, H=H0)
     assert model.n_components_ == 4
+
+
+@pytest.mark.parametrize("layout", ["C", "F", "csr", "nan"])
+@pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler", 1.5])
+def test_an_all_zero_row_gets_a_zero_row_of_W(layout, loss):
+    """W = 0 is the exact minimizer for a row of zeros (for every beta > 0); the floor must
+    not leave eps there, which a normalized row (a topic mixture) reads as uniform."""
+    rng = np.random.default_rng(0)
+    V = rng.random((30, 12)) + 0.1
+    V[[4, 17]] = 0.0
+    if layout == "nan":  # observed zeros and one missing entry: still a zero row
+        V[4, 3] = np.nan
+        V[9] = np.nan  # no observed entry at all: left to the solver
+    X = {"C": V, "F": np.asfortranarray(V), "csr": sp.csr_matrix(V), "nan": V}[layout]
+    model = NMF(3, beta_loss=loss, solver="mu", max_iter=50, random_state=0)
+    for W in (model.fit_transform(X), model.transform(X)):
+        assert np.all(W[[4, 17]] == 0)
+        others = np.delete(W, [4, 17], axis=0)
+        assert np.all(others.sum(axis=1) > 0)
+
+
+@pytest.mark.parametrize("W, H, words", [
+    (None, 3.0, "H must be a 2-D array"),
+    (None, np.ones(12), r"H must be a 2-D array .* shape \(12,\)"),
+    (np.ones(30), None, "W must be a 2-D array"),
+    (-np.ones((30, 2)), np.ones((2, 12)), "nonnegative W"),
+    (np.ones((30, 2)), np.full((2, 12), np.nan), "H contains NaN; a starting factor"),
+])
+def test_bad_custom_starts_are_named(W, H, words):
+    X = np.random.default_rng(0).random((30, 12))
+    with pytest.raises(ValueError, match=words):
+        NMF("auto" if W is None or H is None else 2, init="custom").fit(X, W=W, H=H)

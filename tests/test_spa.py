@@ -121,3 +121,11 @@ def test_spa_equals_the_textbook_algorithm_on_generic_data(seed):
     k = 8
     np.testing.assert_array_equal(spa(V, k), naive_spa(V, k))
     np.testing.assert_array_equal(spa(sp.csr_matrix(V), k), naive_spa(V, k))
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e300])
+def test_spa_without_normalization_at_extreme_scales(scale):
+    rng = np.random.default_rng(0)
+    V = rng.random((30, 3)) @ np.hstack([np.eye(3), rng.dirichlet(np.ones(3), 20).T])
+    expected = spa(V, 3, normalize=False)
+    np.testing.assert_array_equal(spa(V * scale, 3, normalize=False), expected)

@@ -334,3 +334,14 @@ def test_survey_with_missing_values(survey_data):
     mask[::5, ::7] = False
     t = rank_survey(V, [3], n_runs=3, random_state=0, max_iter=400, mask=mask)
     np.testing.assert_allclose(t.rss, s.rss, rtol=1e-10)
+
+
+def test_one_run_leaves_the_consensus_measures_undefined():
+    """One run agrees with itself: a cophenetic of 1 would claim stability even on noise."""
+    V = np.random.default_rng(0).random((20, 10))
+    with pytest.warns(RuntimeWarning, match="n_runs=1"):
+        s = rank_survey(V, [2, 3], n_runs=1, max_iter=50, random_state=0)
+    assert np.isnan(s.cophenetic).all() and np.isnan(s.dispersion).all()
+    assert np.isfinite(s.rss).all() and np.isfinite(s.evar).all()
+    s = rank_survey(V, [2, 3], n_runs=2, max_iter=50, random_state=0, verbose=False)
+    assert np.isfinite(s.cophenetic).all()

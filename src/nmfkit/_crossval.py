@@ -159,6 +159,10 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
             train[r, i] = loss[observed].mean()
             if callback is not None:
                 callback(k, r, float(test[r, i]))
+    if not np.isfinite(test).all():  # argmin over inf would pick ks[0] without a word
+        raise ValueError(f"The held-out errors overflow float64 (the largest entry of V is "
+                         f"{np.nanmax(Xf):.3g}): divide V by a constant first; the ranking of "
+                         "the ranks does not change.")
     loss_name = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(
         beta, f"beta={beta:g}")
     return RankCV(ks=np.array(ks), test_error=test.mean(axis=0), train_error=train.mean(axis=0),

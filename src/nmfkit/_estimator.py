@@ -46,10 +46,14 @@ _FULLY_OBSERVED_SOLVERS = ("hals", "cd", "ehals")
 def _resolve_k(n_components, shape, W, H, init):
     if n_components is None or n_components == "auto":
         if n_components == "auto" and init == "custom":
-            if H is not None:
-                return int(np.shape(H)[0])
-            if W is not None:
-                return int(np.shape(W)[1])
+            for F, name, axis in ((H, "H", 0), (W, "W", 1)):
+                if F is None:
+                    continue
+                if np.ndim(F) != 2:
+                    raise ValueError(f"{name} must be a 2-D array (n_components gives "
+                                     f"{'its rows' if name == 'H' else 'its columns'}), got "
+                                     f"shape {np.shape(F)}.")
+                return int(np.shape(F)[axis])
         return shape[1]
     return check_int(n_components, "n_components")
 

@@ -206,6 +206,9 @@ def spa(V, k, normalize=True):
     if k > n:
         raise ValueError(f"k={k} exceeds the number of columns of V ({n}).")
     V = V.astype(np.float64)
+    vmax = float(abs(V).max()) if V.shape[0] * V.shape[1] else 0.0
+    if not normalize and vmax > 0 and not 1e-100 < vmax < 1e100:
+        V = V / vmax  # the squared norms below would overflow or underflow: same choice
     if normalize:
         l1 = np.asarray(abs(V).sum(axis=0)).ravel()
         scale = np.divide(1.0, l1, out=np.zeros_like(l1), where=l1 > 0)

@@ -116,6 +116,21 @@ class Matrix:
         return sp.csr_matrix((values, mask.indices.copy(), mask.indptr.copy()),
                              shape=csr.shape)
 
+    def zero_rows(self):
+        """Boolean mask of the caller's rows whose observed entries are all 0 (a row with no
+        observed entry at all is not among them); computed once."""
+        if "zero_rows" not in self._buf:
+            if self.kind == "csr":
+                indptr, _, data = self.X
+                rows = np.repeat(np.arange(self.shape[0]), np.diff(indptr))
+                stored = np.diff(indptr) > 0
+                nonzero = np.bincount(rows[data != 0], minlength=self.shape[0]) > 0
+                zero = ~nonzero & (stored if self.masked else True)
+            else:  # fmax skips NaN: an all-NaN row gives NaN, which is not 0
+                zero = np.fmax.reduce(self.V, axis=0 if self.transposed else 1) == 0
+            self._buf["zero_rows"] = np.asarray(zero, dtype=bool)
+        return self._buf["zero_rows"]
+
     def has_zero(self):
         """Whether an observed entry of V is 0 (where beta <= 0 is undefined)."""
         if self.kind == "dense":

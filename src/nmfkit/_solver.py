@@ -285,4 +285,8 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
                                        M.tiny, step_threads)
         if delta <= rtol * rtol * float(np.einsum("ij,ij->", A, A, dtype=np.float64)):
             break
+    # A row of V whose observed entries are all 0 has W's row 0 as its exact minimizer (for
+    # every beta > 0, penalties too): the floor kept it at eps, which a caller normalizing the
+    # row (topic mixtures) would read as a uniform mixture.
+    A[M.zero_rows()] = 0
     return sweeps

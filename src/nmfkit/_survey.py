@@ -222,7 +222,14 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     from scipy.cluster.hierarchy import leaves_list
     ks = parse_ks(ks)
     n_runs = check_int(n_runs, "n_runs")
-    verbose = check_int(verbose, "verbose", 0)
+    if n_runs < 2:  # one run agrees with itself: cophenetic and dispersion would read 1
+        warnings.warn("n_runs=1: cophenetic and dispersion measure how often different runs "
+                      "cluster the rows alike, so they are NaN (undefined) with one run; use "
+                      "10 or more runs (R's NMF package suggests 30 to 50).", RuntimeWarning,
+                      stacklevel=2)
+    if not isinstance(verbose, (bool, np.bool_)):  # True / False as for NMF
+        verbose = check_int(verbose, "verbose", 0)
+    verbose = int(verbose)
     if not isinstance(init, str) or init not in _RANDOM_INITS:
         raise ValueError(f"init must be 'random' or 'nndsvdar' for a rank survey, got {init!r}: "
                          "the consensus compares runs from different starts, and the other "
@@ -277,8 +284,8 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
             C = consensus_matrix(labels)
             Z, d = _tree(C)
             consensus[k], order[k] = C, leaves_list(Z)
-            out["cophenetic"][i] = _cophenetic(Z, d)
-            out["dispersion"][i] = dispersion(C)
+            out["cophenetic"][i] = _cophenetic(Z, d) if n_runs > 1 else np.nan
+            out["dispersion"][i] = dispersion(C) if n_runs > 1 else np.nan
             rss = _frobenius_rss(M, best.W, best.Ht, n_threads)
             out["rss"][i] = rss
             out["evar"][i] = 1.0 - rss / sq_norm if sq_norm > 0 else float("nan")

@@ -99,14 +99,17 @@ def working_dtype(dtype, name="X"):
 
 def _check_values(vmin, vmax, name, what="X"):
     if np.isnan(vmin) or np.isnan(vmax):
+        if what == "start":
+            raise ValueError(f"{name} contains NaN; a starting factor needs finite, "
+                             "nonnegative values.")
         raise ValueError(f"{name} contains NaN; NMF needs finite values: remove or impute them, "
                          "or, for missing values, pass a dense array with NaN (or a mask).")
     if np.isinf(vmin) or np.isinf(vmax):
         raise ValueError(f"{name} contains infinity; NMF needs finite values: clip or drop them.")
     if vmin < 0:
         raise ValueError(f"Negative values in data passed to {name} (the smallest is "
-                         f"{float(vmin)!r}); NMF needs a nonnegative {what}: shift, clip or take "
-                         "np.abs first.")
+                         f"{float(vmin)!r}); NMF needs a nonnegative "
+                         f"{name if what == 'start' else what}: shift, clip or take np.abs first.")
 
 
 def _check_shape(shape, name):
@@ -198,11 +201,12 @@ def from_frame(X, name="X"):
     return X.to_numpy(dtype=dtype, na_value=np.nan)
 
 
-def check_dense(X, name="X", allow_nan=False):
+def check_dense(X, name="X", allow_nan=False, what=None):
     """Return a float32/float64 ndarray that shares memory with X where it can.
 
     allow_nan: NaN entries are accepted (they mark missing values); an all-NaN X is not.
-    A pandas DataFrame is read by from_frame.
+    A pandas DataFrame is read by from_frame. what: 'start' for a starting factor (its
+    messages then speak of a start, not of data); the data's name otherwise.
     """
     X = from_frame(X, name)
     try:
@@ -226,7 +230,7 @@ def check_dense(X, name="X", allow_nan=False):
             raise ValueError(f"{name} has no observed entry (all NaN or masked); NMF needs "
                              "some data.")
         vmin, vmax = np.nanmin(arr), np.nanmax(arr)
-    _check_values(vmin, vmax, name)
+    _check_values(vmin, vmax, name, what or name)
     return arr
 
 
@@ -289,7 +293,7 @@ def check_factor(F, name, shape, dtype):
         raise ValueError(f"{name} is required with init='custom'; pass both W and H.")
     if sp.issparse(F):
         raise TypeError(f"{name} must be a dense array, got a sparse matrix; use {name}.toarray().")
-    arr = check_dense(F, name)
+    arr = check_dense(F, name, what="start")
     if arr.shape != tuple(shape):
         raise ValueError(f"{name} has shape {arr.shape}, expected {tuple(shape)}.")
     if not np.any(arr):
