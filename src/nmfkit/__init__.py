@@ -6,6 +6,7 @@ from ._estimator import (NMF, ConvergenceWarning, InvalidParameterError, NotFitt
                          non_negative_factorization)
 from ._images import parts_grid
 from ._init import spa
+from ._minibatch import MiniBatchNMF
 from ._plots import plot_consensus, plot_history, plot_parts, plot_rank_survey
 from ._survey import RankSurvey, rank_survey
 from ._threads import HAVE_OPENMP, effective_n_threads
@@ -13,7 +14,7 @@ from ._topics import document_topics, make_topic_corpus, top_terms
 
 __version__ = "0.1.0"
 
-__all__ = ["NMF", "nmf", "non_negative_factorization", "spa", "ConvergenceWarning",
+__all__ = ["NMF", "MiniBatchNMF", "nmf", "non_negative_factorization", "spa", "ConvergenceWarning",
            "NotFittedError", "InvalidParameterError", "HAVE_OPENMP",
            "effective_n_threads", "__version__",
            # the jobs: choosing the rank, topics, image parts, pictures

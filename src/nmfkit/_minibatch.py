@@ -1,0 +1,303 @@
+"""MiniBatchNMF: scikit-learn's MiniBatchNMF, driven by nmfkit's streaming update.
+
+Drop-in for sklearn.decomposition.MiniBatchNMF (its parameters with their defaults, its
+fitted attributes, methods and early stopping), where each mini-batch step is
+nmfkit.NMF.partial_fit (see nmfkit._stream): the batch's own fit followed by the update of
+the components from the statistics of the batches seen, which ends far closer to the full
+fit than scikit-learn's one multiplicative step per batch.
+"""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._estimator import (NMF, ConvergenceWarning, _Base, _NamesMixin, _regularization,
+                         _TransformerMixin)
+from ._matrix import Matrix
+from ._threads import effective_n_threads
+from ._validation import (check_bool, check_dense, check_float, check_int, check_sparse,
+                          from_frame)
+
+__all__ = ["MiniBatchNMF"]
+
+
+def _rows(X):
+    """X as a float array (NaN for missing values) or a CSR matrix, whose row slices are
+    the batches; a DataFrame is read as nmfkit.NMF reads it. The caller's X is not modified."""
+    X = from_frame(X, "X")
+    if sp.issparse(X):
+        return check_sparse(X, "X")
+    return check_dense(X, "X", allow_nan=True)
+
+
+class MiniBatchNMF(_NamesMixin, _TransformerMixin, _Base):
+    """Mini-batch nonnegative matrix factorization X ~= W H, built on nmfkit's streaming
+    update (nmfkit.NMF.partial_fit).
+
+    Parameters, fitted attributes and methods are those of scikit-learn's MiniBatchNMF
+    (1.x), with its meanings: batches are consecutive row slices of batch_size rows, in
+    order and without shuffling, cycled for at most max_iter passes over the data; the fit
+    stops early when the relative change of the components between two steps,
+    ||H_new - H||_F / ||H_new||_F, is at most tol (tol=0 disables it), or when the
+    exponentially weighted average of the batch cost (the batch's penalized objective per
+    row, for the components it arrives with and its W solved for them; weight
+    batch rows / (n_samples + 1)) has not improved for max_no_improvement steps (None
+    disables it); the first step is not checked. n_iter_ is the number of passes started,
+    n_steps_ the number of batches processed; a ConvergenceWarning says when the fit
+    stopped at max_iter with tol > 0. components_, n_components_, n_features_in_,
+    feature_names_in_ (checked as scikit-learn checks them) and reconstruction_err_ are set
+    as there. Each step is what nmfkit.NMF.partial_fit does with one batch, so the result
+    ends much closer to the full fit's error than scikit-learn's.
+
+    Where nmfkit differs, on purpose:
+
+    forget_factor : float in [0, 1], default=0.7
+        The weight of past information after one pass over the data, as in scikit-learn:
+        the statistics of the earlier batches (nmfkit's streaming statistics: see
+        nmfkit.NMF's forget_factor) are multiplied by
+        rho = forget_factor ** (batch_size / n_samples) at every batch, the per-batch
+        weight scikit-learn uses, and that rho is the forget_factor of the underlying
+        nmfkit.NMF. partial_fit computes rho as scikit-learn does, from its first call's
+        batch (n_samples being that batch's rows: rho = forget_factor then, unless the
+        batch has more than batch_size rows). 1 keeps everything seen.
+    fresh_restarts, fresh_restarts_max_iter :
+        nmfkit's streaming update solves each batch's W afresh for the current components
+        at every step (what scikit-learn calls a fresh restart, which its default replaces
+        by one multiplicative step from the W the batch had one pass earlier), whatever
+        fresh_restarts says, because its statistics need that W. fresh_restarts=True caps
+        that solve at fresh_restarts_max_iter, fresh_restarts=False at transform's cap
+        (transform_max_iter). The cap is the max_iter of the underlying nmfkit.NMF, as its
+        transform reads it: 10 x that many HALS sweeps for the Frobenius loss of fully
+        observed data, that many multiplicative updates otherwise, each solve stopping
+        earlier once W has converged. fit_transform always returns W solved for the final
+        components with transform's cap (scikit-learn does that only with
+        fresh_restarts=True; otherwise it returns the W left by the batches, computed for
+        earlier components), so W and reconstruction_err_ describe the fitted components.
+    transform_max_iter : int or None, default=None
+        The cap of transform's W solve, as above (None: max_iter).
+    init :
+        As scikit-learn's, applied by the first step to the first batch (as
+        nmfkit.NMF.partial_fit starts); with init='custom', H is the start and W is not
+        needed (each batch solves its own W).
+
+    Beyond scikit-learn: missing values, NaN entries of a dense X or pd.NA / None of a
+    DataFrame, are left out of the fit (the steps and the batch cost sum over the
+    observed entries), as nmfkit.NMF does; float32 data gives float32 factors; X is never
+    modified.
+    """
+
+    def __init__(self, n_components="auto", *, init=None, batch_size=1024,
+                 beta_loss="frobenius", tol=1e-4, max_no_improvement=10, max_iter=200,
+                 alpha_W=0.0, alpha_H="same", l1_ratio=0.0, forget_factor=0.7,
+                 fresh_restarts=False, fresh_restarts_max_iter=30, transform_max_iter=None,
+                 random_state=None, verbose=0):
+        self.n_components = n_components
+        self.init = init
+        self.batch_size = batch_size
+        self.beta_loss = beta_loss
+        self.tol = tol
+        self.max_no_improvement = max_no_improvement
+        self.max_iter = max_iter
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.forget_factor = forget_factor
+        self.fresh_restarts = fresh_restarts
+        self.fresh_restarts_max_iter = fresh_restarts_max_iter
+        self.transform_max_iter = transform_max_iter
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- what nmfkit.NMF already does, shared ----------------------------------------------
+    _check_names = NMF._check_names
+    _check_n_features = NMF._check_n_features
+    _check_fitted = NMF._check_fitted
+    _n_features_out = NMF._n_features_out
+    inverse_transform = NMF.inverse_transform
+
+    def _model(self, rho=1.0):
+        """The nmfkit.NMF that makes the steps, configured from these parameters."""
+        return NMF(self.n_components, init=self.init, beta_loss=self.beta_loss, tol=self.tol,
+                   max_iter=self.max_iter, random_state=self.random_state,
+                   alpha_W=self.alpha_W, alpha_H=self.alpha_H, l1_ratio=self.l1_ratio,
+                   verbose=self.verbose, forget_factor=rho)
+
+    def _allows_nan(self):
+        return self._model()._allows_nan()
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.allow_nan = self._allows_nan()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"requires_positive_X": True, "allow_nan": self._allows_nan(),
+                "preserves_dtype": [np.float64, np.float32]}
+
+    def _options(self, n_samples):
+        """Every parameter checked (the shared ones by nmfkit.NMF); the underlying
+        nmfkit.NMF for data of n_samples rows, and the batch rows."""
+        check_int(self.max_iter, "max_iter")
+        batch = min(check_int(self.batch_size, "batch_size"), n_samples)
+        if self.max_no_improvement is not None:
+            check_int(self.max_no_improvement, "max_no_improvement")
+        forget = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
+        check_bool(self.fresh_restarts, "fresh_restarts")
+        check_int(self.fresh_restarts_max_iter, "fresh_restarts_max_iter")
+        if self.transform_max_iter is not None:
+            check_int(self.transform_max_iter, "transform_max_iter")
+        model = self._model(forget ** (batch / n_samples))
+        model._options()
+        return model, batch
+
+    def _set_budget(self, model, fitting):
+        """The cap of the W solves of the next call of the model (see the class docstring)."""
+        transform_cap = self.max_iter if self.transform_max_iter is None \
+            else self.transform_max_iter
+        model.max_iter = self.fresh_restarts_max_iter if fitting and self.fresh_restarts \
+            else transform_cap
+
+    def _cost(self, model, batch, W, H):
+        """(divergence, penalized objective) of the batch for W and H, the caller's units."""
+        M = Matrix(batch)
+        beta = model._options()["beta"]
+        Wi, Hti = M.to_internal(W, H)
+        div = float(M.external_divergence(M.divergence(Wi, Hti, beta, effective_n_threads()),
+                                          beta))
+        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
+                                             M.shape)
+        W64, H64 = W.astype(np.float64), H.astype(np.float64)
+        penalty = (l1W * W64.sum() + 0.5 * l2W * np.sum(W64 ** 2) + l1H * H64.sum()
+                   + 0.5 * l2H * np.sum(H64 ** 2))
+        return div, div + penalty
+
+    # -- fitting ---------------------------------------------------------------------------
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn the factorization of X by mini-batch steps and return W (n_samples x
+        n_components), solved for the final components.
+
+        W and H are the start with init='custom' (only H is used: each batch solves its own
+        W); otherwise they are ignored, with scikit-learn's warning."""
+        self._check_names(X, reset=True)
+        data = _rows(X)
+        n_samples, n_features = data.shape
+        model, batch = self._options(n_samples)
+        if model.init != "custom" and (W is not None or H is not None):
+            warnings.warn("When init!='custom', provided W or H are ignored. Set  "
+                          "init='custom' to use them as initialization.", RuntimeWarning,
+                          stacklevel=2)
+            W = H = None
+        per_pass = -(-n_samples // batch)
+        n_steps = self.max_iter * per_pass
+        state = [None, None, 0]  # the early stopping's: ewa cost, its minimum, steps without
+        for step in range(n_steps):
+            start = (step % per_pass) * batch
+            rows = data[start:start + batch]
+            if step == 0:  # the start; the first step is not checked (as in scikit-learn)
+                self._set_budget(model, fitting=True)
+                model.partial_fit(rows, W=W, H=H)
+                continue
+            H_old = np.array(model.components_, dtype=np.float64)
+            self._set_budget(model, fitting=False)
+            cost = self._cost(model, rows, model.transform(rows), H_old)[1] / rows.shape[0]
+            self._set_budget(model, fitting=True)
+            model.partial_fit(rows)
+            if self._converged(model.components_, H_old, cost, rows.shape[0], n_samples,
+                               step, n_steps, state):
+                break
+        n_steps = step + 1
+        self._set_budget(model, fitting=False)
+        W_out = model.transform(data)
+        H_out = model.components_
+        self.reconstruction_err_ = float(np.sqrt(2.0 * self._cost(model, data, W_out,
+                                                                  H_out)[0]))
+        self._check_n_features(n_features, reset=True)
+        self._nmf = model
+        self.components_ = H_out
+        self.n_components_ = H_out.shape[0]
+        self.n_steps_ = n_steps
+        self.n_iter_ = -(-n_steps // per_pass)
+        if self.n_iter_ == self.max_iter and self.tol > 0:
+            warnings.warn(f"Maximum number of iterations {self.max_iter} reached. Increase "
+                          "it to improve convergence.", ConvergenceWarning, stacklevel=2)
+        return W_out
+
+    def _converged(self, H, H_old, cost, rows, n_samples, step, n_steps, state):
+        """scikit-learn's early stopping after a step: state = [ewa, ewa_min, no_improvement],
+        updated in place."""
+        ewa, ewa_min, no_improvement = state
+        if ewa is None:
+            ewa = cost
+        else:
+            alpha = min(rows / (n_samples + 1), 1.0)
+            ewa = ewa * (1 - alpha) + cost * alpha
+        if self.verbose:
+            print(f"Minibatch step {step + 1}/{n_steps}: mean batch cost: {cost}, "
+                  f"ewa cost: {ewa}")
+        H64 = H.astype(np.float64)
+        norm = np.linalg.norm(H64)
+        change = np.linalg.norm(H64 - H_old) / norm if norm > 0 else 0.0
+        state[0] = ewa
+        if self.tol > 0 and change <= self.tol:
+            if self.verbose:
+                print(f"Converged (small H change) at step {step + 1}/{n_steps}")
+            return True
+        if ewa_min is None or ewa < ewa_min:
+            no_improvement, ewa_min = 0, ewa
+        else:
+            no_improvement += 1
+        state[1], state[2] = ewa_min, no_improvement
+        if self.max_no_improvement is not None and no_improvement >= self.max_no_improvement:
+            if self.verbose:
+                print(f"Converged (lack of improvement in objective function) at step "
+                      f"{step + 1}/{n_steps}")
+            return True
+        return False
+
+    def fit(self, X, y=None, W=None, H=None):
+        """Learn the factorization of X by mini-batch steps; returns self."""
+        self.fit_transform(X, W=W, H=H)
+        return self
+
+    def partial_fit(self, X, y=None, W=None, H=None):
+        """One mini-batch step with the rows of X; returns self.
+
+        The first call (on a model not fitted yet) records the feature names and starts
+        the components from `init` on X (from H with init='custom'); the later calls, and
+        the calls after fit, go on from the components and the statistics there are.
+        n_steps_ counts the batches. X's feature names are checked before anything changes."""
+        # a model with components_ but no stream (components_ set by hand) starts afresh
+        first = not (hasattr(self, "components_") and hasattr(self, "_nmf"))
+        self._check_names(X, reset=first)
+        data = _rows(X)
+        if first:
+            model, _ = self._options(data.shape[0])
+        else:
+            self._check_n_features(data.shape[1], reset=False)
+            model = self._nmf
+        self._set_budget(model, fitting=True)
+        model.partial_fit(data, W=W if first else None, H=H if first else None)
+        if first:
+            self._check_n_features(data.shape[1], reset=True)
+            self._nmf = model
+        self.components_ = model.components_
+        self.n_components_ = model.components_.shape[0]
+        self.n_steps_ = getattr(self, "n_steps_", 0) + 1
+        return self
+
+    def transform(self, X):
+        """W for X with components_ fixed, solved as nmfkit.NMF.transform solves it with
+        max_iter=transform_max_iter (None: max_iter). Feature names are checked as
+        scikit-learn checks them."""
+        self._check_fitted()
+        self._check_names(X, reset=False)
+        data = _rows(X)
+        self._check_n_features(data.shape[1], reset=False)
+        model = self._model()  # the current parameters, as scikit-learn's transform reads them
+        model.components_ = self.components_
+        self._set_budget(model, fitting=False)
+        return model.transform(data)
