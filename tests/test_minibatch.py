@@ -208,8 +208,9 @@ def test_partial_fit_continues_and_counts_steps_as_sklearn():
 
 def test_transform_max_iter_and_fresh_restarts_cap_the_w_solves():
     X = low_rank(80, 12, 4, noise=0.2)
+    # KL: multiplicative W solves, where the cap shows
     kw = dict(batch_size=40, max_iter=3, tol=0, max_no_improvement=None, random_state=0,
-              transform_max_iter=200, beta_loss="kullback-leibler")  # multiplicative W solves: the cap shows
+              transform_max_iter=200, beta_loss="kullback-leibler")
     model = MiniBatchNMF(4, **kw).fit(X)
     W = model.transform(X)
     assert not np.allclose(model.set_params(transform_max_iter=1).transform(X), W, rtol=1e-3)
@@ -299,3 +300,36 @@ def test_error_beats_sklearns_and_nears_the_full_fit(kind):
     # a wide margin over scikit-learn's, and within the issue's 5% of the full fit
     assert ours.reconstruction_err_ < 0.8 * theirs.reconstruction_err_
     assert ours.reconstruction_err_ < 1.05 * full.reconstruction_err_
+
+
+def test_batches_of_fewer_than_3_rows_per_component_are_held_not_converged():
+    """batch_size below 3 n_components: each step's rows wait for the next ones
+    (nmfkit.NMF.partial_fit), the components do not move on such a step, and that is not
+    taken for convergence (tol): the fit goes on and ends as close to the full fit as with
+    larger batches."""
+    X = low_rank(400, 30, 10, noise=0.05)
+    small = _quiet(lambda: MiniBatchNMF(10, batch_size=20, random_state=0).fit(X))
+    large = _quiet(lambda: MiniBatchNMF(10, batch_size=40, random_state=0).fit(X))
+    full = NMF(10, max_iter=1000, tol=1e-6, random_state=0).fit(X)
+    assert small.n_steps_ > 2 * 20  # measured: 268 steps (3 when held steps were checked)
+    for model in (small, large):
+        assert model.reconstruction_err_ < 1.05 * full.reconstruction_err_
+
+
+def test_the_smoothed_cost_is_the_batch_cost_for_the_components_it_arrived_with(capsys):
+    """The batch cost that max_no_improvement smooths is the batch's objective per row for
+    the components before its step, with its W solved for them (checked against that,
+    computed here for the second step), and it keeps improving on exactly low-rank data,
+    so the fit goes on there; on noisy data it stalls within a pass."""
+    exact, noisy = low_rank(600, 20, 4, noise=0.0), low_rank(600, 20, 4, noise=0.05)
+    kw = dict(batch_size=60, tol=0, max_no_improvement=2, max_iter=20, random_state=0)
+    model = _quiet(lambda: MiniBatchNMF(4, verbose=1, **kw).fit(exact))
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if "mean batch cost" in line]
+    first = NMF(4, random_state=0, forget_factor=0.7 ** (60 / 600)).partial_fit(exact[:60])
+    W = first.transform(exact[60:120])
+    cost = 0.5 * np.sum((exact[60:120] - W @ first.components_) ** 2) / 60
+    assert float(printed[0].split("mean batch cost: ")[1].split(",")[0]) == \
+        pytest.approx(cost, rel=1e-6)
+    assert model.n_steps_ > 5 * 10  # measured: 191 steps; a constant cost stops at 4
+    assert _quiet(lambda: MiniBatchNMF(4, **kw).fit(noisy)).n_steps_ < 10

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from . import _init as init_mod
 from ._matrix import Matrix
 from ._solver import Penalty, run, solve_w
-from ._stream import StreamState, stream_step
+from ._stream import StreamState, gather_rows, stream_step
 from ._threads import blas_single_threaded, effective_n_threads
 from ._compat import (InvalidParameterError, check_feature_names, check_n_features,
                       inverse_transform_argument)
@@ -187,11 +187,10 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
     callback : callable or None
         Called as callback(n_iter, objective) at every evaluation.
     forget_factor : 'auto' or float in [0, 1], default='auto'
-        partial_fit only: the weight of the statistics of earlier batches is multiplied by
-        this at every batch (1 keeps everything seen). 'auto' is 0.5 for the Frobenius loss
-        of fully observed data, whose statistics are exact for every batch's W, and 0 for
-        other losses or missing values, whose statistics are anchored at an earlier H and
-        go stale (measured in benchmarks/beyond.py).
+        partial_fit only: the weight of the memory of earlier batches (the statistics for
+        the Frobenius loss of fully observed data, the span of the components otherwise; see
+        nmfkit._stream) is multiplied by this at every batch. 'auto' is 1 (every batch counts
+        alike); 0 keeps none.
 
     Fitted attributes add loss_history_ (the objective at iterations loss_history_iter_)
     to those of scikit-learn.
@@ -365,10 +364,14 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         """Update components_ from one batch of rows of X; returns self.
 
         For data that does not fit in memory: call it on batches of rows, for as many
-        passes as wanted (see nmfkit._stream for the update). The first call starts
+        passes as wanted (see nmfkit._stream for the update: each batch is fitted on its
+        own with `solver`, then the components are updated from the memory of the earlier
+        batches, weighted down by forget_factor per batch). The first call starts
         components_ from `init` on its batch (or from H with init='custom'), unless the
-        model is already fitted, in which case it goes on from components_. Missing values
-        as in fit_transform. Sets n_steps_ (the batches seen).
+        model is already fitted, in which case it goes on from components_. A batch of
+        fewer than 3 n_components rows cannot place the components: its rows are held
+        and fitted with the next ones once there are that many. Missing values as in
+        fit_transform. Sets n_steps_ (the batches seen).
         """
         opts = self._options()
         M = Matrix(X, mask=mask)
@@ -377,7 +380,7 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
             if self.forget_factor != "auto":
                 raise ValueError(f"forget_factor must be 'auto' or a number in [0, 1], got "
                                  f"{self.forget_factor!r}.")
-            rho = 0.5 if opts["beta"] == 2.0 and not M.masked else 0.0
+            rho = 1.0  # every batch counts alike (see nmfkit._stream)
         else:
             rho = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
         rng = None if getattr(self, "_stream", None) is None else self._stream.rng
@@ -393,8 +396,6 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         else:
             k = _resolve_k(self.n_components, M.shape, W, H, self.init)
             init = self.init if self.init is not None else init_mod.default_init(k, M.shape)
-            if init in ("nndsvd", "nndsvda", "nndsvdar", "spa") and k > min(M.shape):
-                init = "random"
             if init == "custom":  # only H is needed: each batch solves its own W
                 H_ext = check_factor(H, "H", (k, M.shape[1]), M.dtype)
             else:
@@ -403,20 +404,27 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
                 H_ext = H0 * M.dtype.type(root)
         if getattr(self, "_stream", None) is None:
             self._stream = StreamState(M.shape[1], k, rng)
-        W0 = init_mod.least_squares_start(M.for_init(), H_ext / M.dtype.type(root))
-        W0 *= M.dtype.type(root)
-        floor = _floor(M, k, self.floor)
         n = M.shape[1]
+        M = gather_rows(self._stream, M, k)  # a batch of few rows waits for more (_stream)
+        H_new = H_ext
+        if M is not None:
+            _check_problem(M, opts)  # held rows may bring missing values
+            root = np.sqrt(M.scale)
+            H_ext = H_ext.astype(M.dtype, copy=False)
+            W0 = init_mod.least_squares_start(M.for_init(), H_ext / M.dtype.type(root))
+            W0 *= M.dtype.type(root)
+            floor = _floor(M, k, self.floor)
 
-        def penalty_for(rows):
-            l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
-                                                 (rows, n))
-            return Penalty(l1={"w": l1W, "h": l1H}, l2={"w": l2W, "h": l2H})
+            def penalty_for(rows):
+                l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H,
+                                                     self.l1_ratio, (rows, n))
+                return Penalty(l1={"w": l1W, "h": l1H}, l2={"w": l2W, "h": l2H})
 
-        H_new, _ = stream_step(M, H_ext, W0, self._stream, beta=opts["beta"], rho=rho,
-                               penalty_for=penalty_for, floor_ext=floor * root, w_floor=floor,
-                               w_penalty=self._penalty(M, opts["beta"]),
-                               max_iter=_polish_iter(opts, M.masked))
+            H_new, _ = stream_step(M, H_ext, W0, self._stream, beta=opts["beta"], rho=rho,
+                                   penalty_for=penalty_for, w_floor=floor,
+                                   w_penalty=self._penalty(M, opts["beta"]),
+                                   max_iter=_polish_iter(opts, M.masked),
+                                   solver=opts["solver"])
         self._record_features(X, n)
         self.components_ = H_new
         self.n_components_ = k

@@ -43,24 +43,27 @@ class MiniBatchNMF(_NamesMixin, _TransformerMixin, _Base):
     exponentially weighted average of the batch cost (the batch's penalized objective per
     row, for the components it arrives with and its W solved for them; weight
     batch rows / (n_samples + 1)) has not improved for max_no_improvement steps (None
-    disables it); the first step is not checked. n_iter_ is the number of passes started,
-    n_steps_ the number of batches processed; a ConvergenceWarning says when the fit
-    stopped at max_iter with tol > 0. components_, n_components_, n_features_in_,
-    feature_names_in_ (checked as scikit-learn checks them) and reconstruction_err_ are set
-    as there. Each step is what nmfkit.NMF.partial_fit does with one batch, so the result
-    ends much closer to the full fit's error than scikit-learn's.
+    disables it); the first step is not checked, nor a step whose rows are held (a batch of
+    fewer than 3 n_components rows waits for the next ones: see nmfkit.NMF.partial_fit).
+    n_iter_ is the number of passes started, n_steps_ the number of batches processed; a
+    ConvergenceWarning says when the fit stopped at max_iter with tol > 0. components_,
+    n_components_, n_features_in_, feature_names_in_ (checked as scikit-learn checks them)
+    and reconstruction_err_ are set as there. Each step is what nmfkit.NMF.partial_fit does
+    with one batch, so the result ends much closer to the full fit's error than
+    scikit-learn's.
 
     Where nmfkit differs, on purpose:
 
     forget_factor : float in [0, 1], default=0.7
         The weight of past information after one pass over the data, as in scikit-learn:
-        the statistics of the earlier batches (nmfkit's streaming statistics: see
-        nmfkit.NMF's forget_factor) are multiplied by
-        rho = forget_factor ** (batch_size / n_samples) at every batch, the per-batch
-        weight scikit-learn uses, and that rho is the forget_factor of the underlying
-        nmfkit.NMF. partial_fit computes rho as scikit-learn does, from its first call's
-        batch (n_samples being that batch's rows: rho = forget_factor then, unless the
-        batch has more than batch_size rows). 1 keeps everything seen.
+        the memory of the earlier batches (the statistics sum X^T W and sum W^T W for the
+        Frobenius loss of fully observed data, the span of the components otherwise: see
+        nmfkit._stream) is weighted down by rho = forget_factor ** (batch_size / n_samples)
+        at every batch, the per-batch weight scikit-learn uses, and that rho is the
+        forget_factor of the underlying nmfkit.NMF. partial_fit computes rho as
+        scikit-learn does, from its first call's batch (n_samples being that batch's rows:
+        rho = forget_factor then, unless the batch has more than batch_size rows). 1 keeps
+        everything seen.
     fresh_restarts, fresh_restarts_max_iter :
         nmfkit's streaming update solves each batch's W afresh for the current components
         at every step (what scikit-learn calls a fresh restart, which its default replaces
@@ -202,12 +205,18 @@ class MiniBatchNMF(_NamesMixin, _TransformerMixin, _Base):
                 model.partial_fit(rows, W=W, H=H)
                 continue
             H_old = np.array(model.components_, dtype=np.float64)
-            self._set_budget(model, fitting=False)
-            cost = self._cost(model, rows, model.transform(rows), H_old)[1] / rows.shape[0]
             self._set_budget(model, fitting=True)
             model.partial_fit(rows)
-            if self._converged(model.components_, H_old, cost, rows.shape[0], n_samples,
-                               step, n_steps, state):
+            stream = model._stream
+            if stream.held:
+                # too few rows for the components: held until there are 3 per component
+                # (nmfkit._stream.gather_rows); H has not moved, so nothing to check yet
+                continue
+            # the batch cost as the step computed it: the penalized objective per row of
+            # the rows just fitted, for the components they arrived with and their W solved
+            # for them (in the caller's units unless the data's magnitude is extreme)
+            if self._converged(model.components_, H_old, stream.batch_cost,
+                               stream.last_rows, n_samples, step, n_steps, state):
                 break
         n_steps = step + 1
         self._set_budget(model, fitting=False)
