@@ -148,7 +148,24 @@ def _names_checked_first(method):
     return wrapper
 
 
-class NMF(_NamesMixin, _TransformerMixin, _Base):
+class _Tags:
+    """scikit-learn's estimator tags of nmfkit's estimators: nonnegative input, sparse input,
+    float32/float64 preserved, NaN allowed when the estimator's _allows_nan() says so."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.input_tags.allow_nan = self._allows_nan()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _more_tags(self):  # scikit-learn < 1.6
+        return {"requires_positive_X": True, "allow_nan": self._allows_nan(),
+                "preserves_dtype": [np.float64, np.float32]}
+
+
+class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
     """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
 
     Parameters mirror sklearn.decomposition.NMF. solver is 'auto' (default: 'ehals' for
@@ -223,18 +240,6 @@ class NMF(_NamesMixin, _TransformerMixin, _Base):
         """NaN marks a missing value, which the multiplicative solvers fit ('mu', 'amu',
         and 'auto', which picks 'mu' then); the Frobenius-only solvers refuse it."""
         return not (isinstance(self.solver, str) and self.solver in _FULLY_OBSERVED_SOLVERS)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.allow_nan = self._allows_nan()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"requires_positive_X": True, "allow_nan": self._allows_nan(),
-                "preserves_dtype": [np.float64, np.float32]}
 
     @property
     def _n_features_out(self):

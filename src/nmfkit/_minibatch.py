@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._estimator import (NMF, ConvergenceWarning, _Base, _NamesMixin, _regularization,
+from ._estimator import (NMF, ConvergenceWarning, _Base, _NamesMixin, _Tags, _regularization,
                          _TransformerMixin)
 from ._matrix import Matrix
 from ._threads import effective_n_threads
@@ -31,7 +31,7 @@ def _rows(X):
     return check_dense(X, "X", allow_nan=True)
 
 
-class MiniBatchNMF(_NamesMixin, _TransformerMixin, _Base):
+class MiniBatchNMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
     """Mini-batch nonnegative matrix factorization X ~= W H, built on nmfkit's streaming
     update (nmfkit.NMF.partial_fit).
 
@@ -128,18 +128,6 @@ class MiniBatchNMF(_NamesMixin, _TransformerMixin, _Base):
 
     def _allows_nan(self):
         return self._model()._allows_nan()
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.positive_only = True
-        tags.input_tags.allow_nan = self._allows_nan()
-        tags.input_tags.sparse = True
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    def _more_tags(self):  # scikit-learn < 1.6
-        return {"requires_positive_X": True, "allow_nan": self._allows_nan(),
-                "preserves_dtype": [np.float64, np.float32]}
 
     def _options(self, n_samples):
         """Every parameter checked (the shared ones by nmfkit.NMF); the underlying
