@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, MiniBatchNMF
@@ -21,7 +20,7 @@ from sklearn.decomposition import MiniBatchNMF as SkMiniBatchNMF  # noqa: E402
 from sklearn.decomposition._nmf import _beta_divergence  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from _checks import estimator_checks, run_check  # noqa: E402
 
 
 def _quiet(call):
@@ -35,26 +34,11 @@ def _public(model):
 
 
 # -- scikit-learn's estimator checks ----------------------------------------------------------
-def _check_name(param):
-    check = getattr(param, "values", param)[1]
-    return getattr(getattr(check, "func", check), "__name__", "")
-
-
-_CHECKS = parametrize_with_checks([MiniBatchNMF(batch_size=8, max_iter=3),
-                                   MiniBatchNMF(batch_size=8, max_iter=3, fresh_restarts=True,
-                                                beta_loss="kullback-leibler")])
-# check_array_api_input needs SCIPY_ARRAY_API=1 before scipy is imported: left out, as in
-# test_sklearn_compat.py, rather than generated to be skipped.
-_CHECKS = pytest.mark.parametrize(
-    _CHECKS.args[0], [p for p in _CHECKS.args[1] if _check_name(p) != "check_array_api_input"],
-    **_CHECKS.kwargs)
-
-
-@_CHECKS
+@estimator_checks([MiniBatchNMF(batch_size=8, max_iter=3),
+                   MiniBatchNMF(batch_size=8, max_iter=3, fresh_restarts=True,
+                                beta_loss="kullback-leibler")])
 def test_sklearn_estimator_checks(estimator, check):
-    with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", nmfkit.ConvergenceWarning)
-        check(estimator)
+    run_check(estimator, check)
 
 
 # -- the API, side by side -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from sklearn.decomposition._nmf import _beta_divergence  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils import get_tags  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+from _checks import estimator_checks, run_check  # noqa: E402
 from sklearn.utils.validation import validate_data  # noqa: E402
 
 SOLVER_LOSSES = [("auto", "frobenius"), ("auto", "kullback-leibler"), ("mu", "frobenius"),
@@ -39,26 +39,10 @@ SOLVER_LOSSES = [("auto", "frobenius"), ("auto", "kullback-leibler"), ("mu", "fr
 
 
 # -- scikit-learn's estimator checks ----------------------------------------------------------
-def _check_name(param):
-    check = getattr(param, "values", param)[1]  # (estimator, check), or a pytest.param of it
-    return getattr(getattr(check, "func", check), "__name__", "")
-
-
-_CHECKS = parametrize_with_checks([NMF(solver=solver, beta_loss=loss)
-                                   for solver, loss in SOLVER_LOSSES])
-# check_array_api_input needs SCIPY_ARRAY_API=1 before scipy is imported and skips itself
-# otherwise: left out here rather than generated to be skipped.
-_CHECKS = pytest.mark.parametrize(
-    _CHECKS.args[0], [p for p in _CHECKS.args[1] if _check_name(p) != "check_array_api_input"],
-    **_CHECKS.kwargs)
-
-
-@_CHECKS
+@estimator_checks([NMF(solver=solver, beta_loss=loss)
+                   for solver, loss in SOLVER_LOSSES])
 def test_sklearn_estimator_checks(estimator, check):
-    # One OpenMP thread: these check the API, and a loaded machine then stays quick.
-    with threadpool_limits(1, user_api="openmp"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", nmfkit.ConvergenceWarning)
-        check(estimator)
+    run_check(estimator, check)
 
 
 @pytest.mark.parametrize("solver", ["auto", "mu", "amu", "hals", "cd", "ehals"])
