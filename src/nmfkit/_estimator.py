@@ -21,8 +21,8 @@ from ._stream import StreamState, gather_rows, stream_step
 from ._threads import blas_single_threaded, effective_n_threads
 from ._compat import (InvalidParameterError, check_feature_names, check_n_features,
                       inverse_transform_argument)
-from ._validation import (INITS, SOLVERS, beta_to_float, check_bool, check_choice,
-                          check_factor, check_float, check_int)
+from ._validation import (INITS, SOLVERS, beta_to_float, check_auto_or_float, check_bool,
+                          check_choice, check_factor, check_float, check_int)
 
 try:  # optional: scikit-learn's base classes, for its tooling
     from sklearn.base import BaseEstimator as _Base
@@ -88,12 +88,10 @@ def _internal_penalty(M, beta, l1W, l2W, l1H, l2H):
 
 def _floor(M, k, floor):
     """The lower bound of every factor entry, internal units ('auto': tied to the dtype)."""
-    if isinstance(floor, str):
-        if floor != "auto":
-            raise InvalidParameterError(f"floor must be 'auto' or a number >= 0, got "
-                                        f"{floor!r}.")
+    floor = check_auto_or_float(floor, "floor")
+    if floor == "auto":
         return float(np.finfo(M.dtype).eps) * np.sqrt(M.vmax / k)
-    return check_float(floor, "floor") / np.sqrt(M.scale)
+    return floor / np.sqrt(M.scale)
 
 
 def _polish_iter(opts, masked=False):
@@ -284,16 +282,8 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
                                             f"None, got {self.n_components!r}.")
             check_int(self.n_components, "n_components")
         _regularization(self.alpha_W, self.alpha_H, self.l1_ratio, (1, 1))
-        if not (isinstance(self.floor, str) and self.floor == "auto"):
-            if isinstance(self.floor, str):
-                raise InvalidParameterError(f"floor must be 'auto' or a number >= 0, got "
-                                            f"{self.floor!r}.")
-            check_float(self.floor, "floor")
-        if not (isinstance(self.forget_factor, str) and self.forget_factor == "auto"):
-            if isinstance(self.forget_factor, str):
-                raise InvalidParameterError(f"forget_factor must be 'auto' or a number in "
-                                            f"[0, 1], got {self.forget_factor!r}.")
-            check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
+        check_auto_or_float(self.floor, "floor")
+        check_auto_or_float(self.forget_factor, "forget_factor", 1.0)
         if self.callback is not None and not callable(self.callback):
             raise InvalidParameterError(f"callback must be callable or None, got "
                                         f"{self.callback!r}.")
@@ -381,13 +371,9 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
         opts = self._options()
         M = Matrix(X, mask=mask)
         _check_problem(M, opts)
-        if isinstance(self.forget_factor, str):
-            if self.forget_factor != "auto":
-                raise ValueError(f"forget_factor must be 'auto' or a number in [0, 1], got "
-                                 f"{self.forget_factor!r}.")
+        rho = check_auto_or_float(self.forget_factor, "forget_factor", 1.0)
+        if rho == "auto":
             rho = 1.0  # every batch counts alike (see nmfkit._stream)
-        else:
-            rho = check_float(self.forget_factor, "forget_factor", 0.0, 1.0)
         rng = None if getattr(self, "_stream", None) is None else self._stream.rng
         rng = rng if rng is not None else init_mod.check_random_state(self.random_state)
         root = np.sqrt(M.scale)

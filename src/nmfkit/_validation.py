@@ -49,6 +49,17 @@ def check_float(value, name, low=0.0, high=None, low_open=False):
     return value
 
 
+def check_auto_or_float(value, name, high=None):
+    """'auto', or a finite number >= 0 (and <= high): returned as 'auto' or a float."""
+    if isinstance(value, str):
+        if value != "auto":
+            rng = f"in [0, {high:g}]" if high is not None else ">= 0"
+            raise InvalidParameterError(f"{name} must be 'auto' or a number {rng}, got "
+                                        f"{value!r}.")
+        return value
+    return check_float(value, name, 0.0, high)
+
+
 def check_choice(value, name, choices):
     if not isinstance(value, str) or value not in choices:
         raise InvalidParameterError(f"{name} must be one of {', '.join(map(repr, choices))}; "
