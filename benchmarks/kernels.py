@@ -14,7 +14,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from nmfkit._kernels import _dense, _steps
+from nmfkit.kernels import dense as _dense, steps as _steps
 
 
 def best(fn, repeat=7):

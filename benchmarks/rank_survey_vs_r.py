@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 import nmfkit
-from nmfkit._survey import parse_ks
+from nmfkit.rank.survey import parse_ks
 
 R_SCRIPT = r"""
 suppressMessages(library(NMF))

@@ -77,8 +77,8 @@
 # debugoptimized (-O2 -g) keeps the code close to the release build (-O3) and gives reports
 # with line numbers; CYTHON="cython --line-directives" (meson reads the Cython compiler and its
 # arguments from $CYTHON; a -Dcython_args setup option is accepted but not applied) makes
-# those lines the .pyx ones (nmfkit/_kernels/_sparse.pyx:N in a report is line N of
-# src/nmfkit/_kernels/_sparse.pyx). -fno-sanitize-recover=all makes every UBSan check fatal.
+# those lines the .pyx ones (nmfkit/kernels/sparse.pyx:N in a report is line N of
+# src/nmfkit/kernels/sparse.pyx). -fno-sanitize-recover=all makes every UBSan check fatal.
 #
 # Environment:
 #   NMFKIT_SANITIZE_TESTS     pytest paths, relative to the checkout (default:
@@ -239,7 +239,7 @@ build_nmfkit() {
         | sed 's/^ */  /' | sort -u
     echo "  compiler warnings: $(grep -c 'warning:' "$log" || true) (log: $log)"
     local so n=0
-    for so in "$TMP/inst/$name"/nmfkit/_kernels/*.so; do
+    for so in "$TMP/inst/$name"/nmfkit/kernels/*.so; do
         n=$((n + 1))
         if grep -qa '__asan_report_' "$so"; then
             [[ "$kind" == asan ]] || die "$so is ASan-instrumented in a plain build"
@@ -468,7 +468,7 @@ if [[ "$SELFTEST" == 1 ]]; then
     step selftest-build "kernels with two injected bugs, built as above"
     BAD="$TMP/src-selftest"
     cp -a "$SRC" "$BAD"
-    "$VPY" - "$BAD/src/nmfkit/_kernels" <<'PY'
+    "$VPY" - "$BAD/src/nmfkit/kernels" <<'PY'
 import pathlib, sys
 
 kernels = pathlib.Path(sys.argv[1])
@@ -505,7 +505,7 @@ PY
     cat > "$TMP/run/selftest_overflow.py" <<'PY'
 import numpy as np
 import scipy.sparse as sp
-from nmfkit._kernels import _sparse
+from nmfkit.kernels import sparse as _sparse
 
 X = sp.random(130, 20, density=0.3, format="csr", random_state=0)
 A, B = np.random.rand(130, 3), np.random.rand(20, 3)
@@ -515,7 +515,7 @@ print("selftest: the off-by-one write went unnoticed")
 PY
     cat > "$TMP/run/selftest_ub.py" <<'PY'
 import numpy as np
-from nmfkit._kernels import _steps
+from nmfkit.kernels import steps as _steps
 
 A, num, den = np.random.rand(70, 3), np.random.rand(70, 3), np.random.rand(3)
 print(_steps.mu_div_step(A, num, den, 0.0, 0.0, 0.0, 1e-9, 2))

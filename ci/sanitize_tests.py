@@ -38,7 +38,7 @@ def parse_args():
 
 def check_build(args):
     import nmfkit
-    from nmfkit._kernels import _dense, _sparse, _steps
+    from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
 
     path = os.path.realpath(nmfkit.__file__)
     print(f"nmfkit {nmfkit.__version__} from {path} (HAVE_OPENMP={nmfkit.HAVE_OPENMP}, "
@@ -156,7 +156,7 @@ def force_parallel(on):
     per thread, which would leave the parallel code paths (per-thread buffers, more threads
     than chunks) out of every small fit. Returns False if this nmfkit has no such knob.
     """
-    from nmfkit import _threads
+    from nmfkit.core import threads as _threads
 
     if not hasattr(_threads, "MIN_WORK_PER_THREAD"):
         return False
@@ -180,7 +180,7 @@ def main():
     # Pass 1 as users run it (small work serial); pass 2 with every kernel call parallel.
     passes = [True] if args.quick else [False, True]
     if not force_parallel(False):
-        print("note: no nmfkit._threads.MIN_WORK_PER_THREAD; nmfkit chooses the thread counts")
+        print("note: no nmfkit.core.threads.MIN_WORK_PER_THREAD; nmfkit chooses the thread counts")
         passes = [False]
     for parallel in passes:
         force_parallel(parallel)

@@ -12,8 +12,8 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import NMF
-from nmfkit._kernels import _dense, _sparse, _steps
-from nmfkit._matrix import Matrix
+from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
+from nmfkit.core.matrix import Matrix
 
 from test_kernels import DTYPES, TINY, assert_close, csr_args, f64, rand, readonly, rtol
 

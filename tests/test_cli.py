@@ -14,9 +14,9 @@ import scipy.io
 import scipy.sparse as sp
 
 import nmfkit
-from nmfkit import _progress
-from nmfkit.__main__ import main
-from nmfkit._datasets import make_low_rank
+from nmfkit.cli import progress as _progress
+from nmfkit.cli import main
+from nmfkit.datasets import make_low_rank
 
 
 @pytest.fixture(scope="module")
@@ -173,12 +173,12 @@ def test_rank_plot_without_matplotlib_fails_before_the_survey(npy, tmp_path, cap
 def test_a_bad_plot_path_fails_before_the_survey(npy, tmp_path, capsys, monkeypatch, name,
                                                  words):
     pytest.importorskip("matplotlib")
-    import nmfkit._survey
+    import nmfkit.rank.survey
 
     def no_survey(*args, **kwargs):
         raise AssertionError("the survey ran before the plot path was checked")
 
-    monkeypatch.setattr(nmfkit._survey, "rank_survey", no_survey)
+    monkeypatch.setattr(nmfkit.rank.survey, "rank_survey", no_survey)
     assert main(["rank", str(npy), "--ks", "2", "--runs", "1",
                  "--plot", str(tmp_path / name)]) == 1
     out = capsys.readouterr()
@@ -334,7 +334,7 @@ R_COLS = ["s1", "s 2", "2021"]
 
 def test_fit_an_r_file_to_labelled_tables(tmp_path, capsys):
     """write.csv's file in, two labelled tables out, holding exactly the fitted W and H."""
-    from nmfkit._io import read_matrix
+    from nmfkit.cli.files import read_matrix
     src = os.path.join(DATA, "r_write_csv_na.csv")
     assert main(["fit", src, "-k", "2", "--seed", "3", "-o", str(tmp_path / "f.npz")]) == 0
     assert main(["fit", src, "-k", "2", "--seed", "3", "-o", str(tmp_path / "f.csv")]) == 0
@@ -391,12 +391,12 @@ def test_headerless_csv_needs_no_header(tmp_path, capsys):
 ])
 def test_a_bad_output_fails_before_the_input_is_read(npy, tmp_path, capsys, monkeypatch,
                                                      output, words):
-    import nmfkit._io
+    import nmfkit.cli.files
 
     def no_read(*args, **kwargs):
         raise AssertionError("the input was read before the output was checked")
 
-    monkeypatch.setattr(nmfkit._io, "read_matrix", no_read)
+    monkeypatch.setattr(nmfkit.cli.files, "read_matrix", no_read)
     assert main(["fit", str(npy), "-k", "2", "-o", str(tmp_path / output)]) == 1
     out = capsys.readouterr()
     assert out.out == "" and out.err.count("\n") == 1 and words in out.err
@@ -434,12 +434,12 @@ def test_other_bad_inputs_and_arguments(npy, tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "cannot factorize with -k 50" in err
     # more memory than there is
-    import nmfkit._estimator
+    import nmfkit.estimator.nmf
 
     def no_memory(self, X, *args, **kwargs):
         raise MemoryError("Unable to allocate 37.3 GiB")
 
-    monkeypatch.setattr(nmfkit._estimator.NMF, "fit_transform", no_memory)
+    monkeypatch.setattr(nmfkit.estimator.nmf.NMF, "fit_transform", no_memory)
     assert main(["fit", str(npy), "-k", "1000000000", "-o", out]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "needs more memory than there is" in err
@@ -462,7 +462,7 @@ def blocks(tmp_path):
 
 @pytest.mark.parametrize("ext", ["csv", "tsv", "json", "npz"])
 def test_rank_writes_its_table_and_clusters(blocks, tmp_path, capsys, ext):
-    from nmfkit._io import read_matrix
+    from nmfkit.cli.files import read_matrix
     path, labels = blocks
     table, clusters = tmp_path / f"t.{ext}", tmp_path / f"c.{ext}"
     assert main(["rank", str(path), "--ks", "2-3", "--runs", "4", "-o", str(table),
@@ -519,15 +519,15 @@ def test_rank_clusters_need_a_surveyed_rank(blocks, tmp_path, capsys):
 def test_warnings_during_the_fit_are_note_lines(npy, tmp_path, capsys, monkeypatch):
     import warnings
 
-    import nmfkit._estimator
-    original = nmfkit._estimator.NMF.fit_transform
+    import nmfkit.estimator.nmf
+    original = nmfkit.estimator.nmf.NMF.fit_transform
 
     def warn_then_fit(self, X, *args, **kwargs):
         warnings.warn("something to know\n  on two lines", UserWarning)
         warnings.warn("a library detail", DeprecationWarning)
         return original(self, X, *args, **kwargs)
 
-    monkeypatch.setattr(nmfkit._estimator.NMF, "fit_transform", warn_then_fit)
+    monkeypatch.setattr(nmfkit.estimator.nmf.NMF, "fit_transform", warn_then_fit)
     assert main(["fit", str(npy), "-k", "2", "-o", str(tmp_path / "o.npz")]) == 0
     out = capsys.readouterr()
     assert "note: something to know on two lines\n" in out.out

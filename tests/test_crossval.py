@@ -7,8 +7,8 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import RankCV, rank_cv
-from nmfkit import _crossval
-from nmfkit._crossval import _entry_loss, _holdout_mask
+from nmfkit.rank import crossval as _crossval
+from nmfkit.rank.crossval import _entry_loss, _holdout_mask
 
 
 def poisson_rank4(seed=0):

@@ -235,7 +235,7 @@ def test_a_wait_cancelled_inside_distributed_counts_as_a_cancelled_future():
     # itself, see _LOST), not a crash
     import concurrent.futures
 
-    from nmfkit import _dask
+    from nmfkit.distributed import fit as _dask
 
     class Cancelled:
         def result(self, timeout=None):

@@ -11,8 +11,8 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from nmfkit._datasets import SWIMMER_LIMBS, make_low_rank, swimmer
-from nmfkit._demo import DEMO_PARAMS, match_parts, run_demo
+from nmfkit.datasets import SWIMMER_LIMBS, make_low_rank, swimmer
+from nmfkit.apps.demo import DEMO_PARAMS, match_parts, run_demo
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,7 @@ def test_random_init_is_sklearns():
 def test_nndsvd_matches_sklearn(variant):
     from sklearn.decomposition._nmf import _initialize_nmf
 
-    from nmfkit._init import initialize
+    from nmfkit.solvers.init import initialize
     X = low_rank(60, 40, 5, noise=0.2)
     W, H = initialize(X, 5, variant, 0)
     Ws, Hs = _initialize_nmf(X, 5, init=variant, random_state=0)

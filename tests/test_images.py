@@ -5,7 +5,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from nmfkit import NMF, NotFittedError, parts_grid, swimmer
-from nmfkit._demo import DEMO_PARAMS, match_parts
+from nmfkit.apps.demo import DEMO_PARAMS, match_parts
 
 
 def tiles(grid, n, shape, n_cols, padding):

@@ -14,7 +14,7 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from nmfkit._io import (InputError, OutputError, output_files, read_matrix, write_factors,
+from nmfkit.cli.files import (InputError, OutputError, output_files, read_matrix, write_factors,
                         write_table)
 
 A = np.array([[1.0, 0.0, 2.5], [0.0, 3.0, 4.0]])
@@ -462,7 +462,7 @@ def test_unreadable_file(tmp_path):
 
 def test_a_file_that_cannot_be_opened(tmp_path, monkeypatch):
     # (as root every file is readable, so permission errors are simulated)
-    import nmfkit._io as io_mod
+    import nmfkit.cli.files as io_mod
     path = tmp_path / "locked.csv"
     path.write_text("1,2\n")
 
@@ -560,7 +560,7 @@ def test_bad_output_paths(tmp_path, name, words):
 
 
 def test_a_failed_write_is_one_line(tmp_path, monkeypatch):
-    import nmfkit._io as io_mod
+    import nmfkit.cli.files as io_mod
 
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")

@@ -23,9 +23,9 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from nmfkit._kernels import _dense, _sparse, _steps
-from nmfkit._matrix import Matrix
-from nmfkit._threads import blas_single_threaded, effective_n_threads
+from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
+from nmfkit.core.matrix import Matrix
+from nmfkit.core.threads import blas_single_threaded, effective_n_threads
 
 DTYPES = [np.float32, np.float64]
 RTOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-10}
@@ -485,7 +485,7 @@ def test_dense_kl_numerator_h_side_no_rows_gives_zeros(dtype):
 
 _NO_COLUMNS = """
 import numpy as np
-from nmfkit._kernels import _dense
+from nmfkit.kernels import dense as _dense
 V, W, Ht = np.ones((3, 0)), np.ones((3, 2)), np.ones((0, 2))
 if {objective}:
     print(_dense.objective(V, W, Ht, np.full((1, 4), np.nan), 1.0, 1e-3, 1))

@@ -6,8 +6,9 @@ import types
 import numpy as np
 import pytest
 
-from nmfkit import NMF, _progress
-from nmfkit._progress import ProgressBar, fit_progress
+from nmfkit import NMF
+from nmfkit.cli import progress as _progress
+from nmfkit.cli.progress import ProgressBar, fit_progress
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, NotFittedError, nmf
-from nmfkit._kernels import _dense, _sparse, _steps
+from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
 
 RNG = np.random.RandomState(0)
 X_OK = RNG.rand(12, 8)
@@ -510,7 +510,8 @@ CTRL_C_CHILD = textwrap.dedent("""
     import os, signal, sys, threading
     import numpy as np
     from threadpoolctl import threadpool_info
-    from nmfkit import nmf, _threads
+    from nmfkit import nmf
+    from nmfkit.core import threads as _threads
 
     def small_fit():
         return nmf(np.random.RandomState(1).rand(20, 10), 2, max_iter=50, random_state=0)[:2]

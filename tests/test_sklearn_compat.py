@@ -16,8 +16,8 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, non_negative_factorization
-from nmfkit import _compat
-from nmfkit._solver import shuffled_hals_step
+from nmfkit.estimator import compat as _compat
+from nmfkit.solvers.alternating import shuffled_hals_step
 from _data import low_rank, sparse_data
 
 sklearn = pytest.importorskip("sklearn")

@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF
-from nmfkit._stream import average_span, remix
+from nmfkit.solvers.stream import average_span, remix
 
 
 def sparse_factors(m, n, k, seed=0):

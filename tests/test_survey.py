@@ -9,8 +9,8 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import ConvergenceWarning, rank_survey
-from nmfkit import _survey
-from nmfkit._survey import (consensus_matrix, cophenetic_correlation, dispersion, parse_ks)
+from nmfkit.rank import survey as _survey
+from nmfkit.rank.survey import (consensus_matrix, cophenetic_correlation, dispersion, parse_ks)
 
 
 def planted(m=60, n=120, k=3, noise=0.02, seed=0):

@@ -9,7 +9,7 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 
 from nmfkit import NMF, NotFittedError, document_topics, make_topic_corpus, top_terms
-from nmfkit._topics import TOPIC_WORDS
+from nmfkit.apps.topics import TOPIC_WORDS
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,16 @@
 """nmfkit: fast nonnegative matrix factorization with fused, parallel compiled kernels."""
 
-from ._crossval import RankCV, rank_cv
-from ._datasets import make_low_rank, swimmer
-from ._estimator import (NMF, ConvergenceWarning, InvalidParameterError, NotFittedError, nmf,
-                         non_negative_factorization)
-from ._images import parts_grid
-from ._init import spa
-from ._minibatch import MiniBatchNMF
-from ._plots import plot_consensus, plot_history, plot_parts, plot_rank_survey
-from ._survey import RankSurvey, rank_survey
-from ._threads import HAVE_OPENMP, effective_n_threads
-from ._topics import document_topics, make_topic_corpus, top_terms
+from .apps.images import parts_grid
+from .apps.plots import plot_consensus, plot_history, plot_parts, plot_rank_survey
+from .apps.topics import document_topics, make_topic_corpus, top_terms
+from .core.exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from .core.threads import HAVE_OPENMP, effective_n_threads
+from .datasets import make_low_rank, swimmer
+from .estimator.minibatch import MiniBatchNMF
+from .estimator.nmf import NMF, nmf, non_negative_factorization
+from .rank.crossval import RankCV, rank_cv
+from .rank.survey import RankSurvey, rank_survey
+from .solvers.init import spa
 
 __version__ = "0.1.0"
 

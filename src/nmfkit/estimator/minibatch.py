@@ -12,12 +12,14 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from ._estimator import (NMF, ConvergenceWarning, _Base, _NamesMixin, _Tags, _regularization,
-                         _TransformerMixin)
-from ._matrix import Matrix
-from ._threads import effective_n_threads
-from ._validation import (check_bool, check_dense, check_float, check_int, check_sparse,
-                          from_frame)
+from .compat import EstimatorBase, NamesMixin, TransformerBase
+from .nmf import NMF, _Tags, _regularization
+
+from ..core.exceptions import ConvergenceWarning
+from ..core.matrix import Matrix
+from ..core.threads import effective_n_threads
+from ..core.params import check_bool, check_float, check_int
+from ..core.arrays import check_dense, check_sparse, from_frame
 
 __all__ = ["MiniBatchNMF"]
 
@@ -31,7 +33,7 @@ def _rows(X):
     return check_dense(X, "X", allow_nan=True)
 
 
-class MiniBatchNMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
+class MiniBatchNMF(_Tags, NamesMixin, TransformerBase, EstimatorBase):
     """Mini-batch nonnegative matrix factorization X ~= W H, built on nmfkit's streaming
     update (nmfkit.NMF.partial_fit).
 

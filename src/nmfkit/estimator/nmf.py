@@ -14,27 +14,18 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from . import _init as init_mod
-from ._matrix import Matrix
-from ._solver import Penalty, run, solve_w
-from ._stream import StreamState, gather_rows, stream_step
-from ._threads import blas_single_threaded, effective_n_threads
-from ._compat import (InvalidParameterError, check_feature_names, check_n_features,
-                      inverse_transform_argument)
-from ._validation import (INITS, SOLVERS, beta_to_float, check_auto_or_float, check_bool,
-                          check_choice, check_factor, check_float, check_int)
-
-try:  # optional: scikit-learn's base classes, for its tooling
-    from sklearn.base import BaseEstimator as _Base
-    from sklearn.base import ClassNamePrefixFeaturesOutMixin as _NamesMixin
-    from sklearn.base import TransformerMixin as _TransformerMixin
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.exceptions import NotFittedError
-except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    from ._compat import BaseEstimator as _Base
-    from ._compat import ConvergenceWarning, NotFittedError
-    from ._compat import FeaturesOutMixin as _NamesMixin
-    from ._compat import TransformerMixin as _TransformerMixin
+from ..core.arrays import check_factor
+from ..core.exceptions import ConvergenceWarning, InvalidParameterError, NotFittedError
+from ..core.matrix import Matrix
+from ..core.params import (INITS, SOLVERS, beta_to_float, check_auto_or_float, check_bool,
+                           check_choice, check_float, check_int)
+from ..core.random import check_random_state
+from ..core.threads import blas_single_threaded, effective_n_threads
+from ..solvers import init as init_mod
+from ..solvers.alternating import Penalty, run, solve_w
+from ..solvers.stream import StreamState, gather_rows, stream_step
+from .compat import (EstimatorBase, NamesMixin, TransformerBase, check_feature_names,
+                     check_n_features, inverse_transform_argument)
 
 __all__ = ["NMF", "nmf", "non_negative_factorization", "ConvergenceWarning", "NotFittedError",
            "InvalidParameterError"]
@@ -163,7 +154,7 @@ class _Tags:
                 "preserves_dtype": [np.float64, np.float32]}
 
 
-class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
+class NMF(_Tags, NamesMixin, TransformerBase, EstimatorBase):
     """Nonnegative matrix factorization X ~= W H with compiled, parallel kernels.
 
     Parameters mirror sklearn.decomposition.NMF. solver is 'auto' (default: 'ehals' for
@@ -288,7 +279,7 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
             raise InvalidParameterError(f"callback must be callable or None, got "
                                         f"{self.callback!r}.")
         try:
-            init_mod.check_random_state(self.random_state)
+            check_random_state(self.random_state)
         except (TypeError, ValueError) as exc:
             raise InvalidParameterError(str(exc)) from None
         verbose = self.verbose
@@ -322,7 +313,7 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
             if mask is not None:
                 raise ValueError("mask is not supported with a dask array: missing values "
                                  "need the in-process fit (a NumPy or SciPy X).")
-            from ._dask import fit_transform as dask_fit_transform
+            from ..distributed.fit import fit_transform as dask_fit_transform
             return dask_fit_transform(self, X, W, H)
         opts = self._options()
         self._check_names(X, reset=True)
@@ -375,7 +366,7 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
         if rho == "auto":
             rho = 1.0  # every batch counts alike (see nmfkit._stream)
         rng = None if getattr(self, "_stream", None) is None else self._stream.rng
-        rng = rng if rng is not None else init_mod.check_random_state(self.random_state)
+        rng = rng if rng is not None else check_random_state(self.random_state)
         root = np.sqrt(M.scale)
         if hasattr(self, "components_"):
             if M.shape[1] != self.components_.shape[1]:
@@ -425,7 +416,7 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
 
     def _restarts(self, M, k, init, opts, penalty, floor, W, H):
         """n_init runs from seeded starts; the best, finished by the exact W solve."""
-        rng = init_mod.check_random_state(self.random_state)
+        rng = check_random_state(self.random_state)
         best = None
         for r in range(opts["n_init"]):
             run_init = init if r == 0 or init in ("random", "nndsvdar") else "random"
@@ -466,7 +457,7 @@ class NMF(_Tags, _NamesMixin, _TransformerMixin, _Base):
             if mask is not None:
                 raise ValueError("mask is not supported with a dask array: missing values "
                                  "need the in-process fit (a NumPy or SciPy X).")
-            from ._dask import transform as dask_transform
+            from ..distributed.fit import transform as dask_transform
             return dask_transform(self, X)
         opts = self._options()
         M = Matrix(X, mask=mask)

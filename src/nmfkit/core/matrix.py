@@ -14,9 +14,9 @@ pattern only.
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import _dense, _sparse
-from ._threads import effective_n_threads, threads_for
-from ._validation import check_dense, check_mask, check_sparse, from_frame
+from ..kernels import dense, sparse
+from .threads import effective_n_threads, threads_for
+from .arrays import check_dense, check_mask, check_sparse, from_frame
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
@@ -91,7 +91,7 @@ class Matrix:
                 self.total = float(np.nansum(self.V, dtype=np.float64))
                 self.n_observed = int(self.V.size - np.isnan(self.V).sum())
             else:  # one pass, no temporaries of V's size
-                self.total, self.sq_norm = _dense.sums(self.V, effective_n_threads())
+                self.total, self.sq_norm = dense.sums(self.V, effective_n_threads())
                 self.n_observed = self.V.size
             self.nnz = self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0
@@ -219,22 +219,22 @@ class Matrix:
         """out = V B (h_side false, B = Ht) or V^T B (h_side true, B = W): Frobenius numerators."""
         n_threads = threads_for(2.0 * self.nnz * B.shape[1], n_threads)
         if self.kind == "dense":
-            _dense.matmul(self.V, B, out, h_side, n_threads)
+            dense.matmul(self.V, B, out, h_side, n_threads)
         else:
             indptr, indices, data = self.XT if h_side else self.X
-            _sparse.matmul(indptr, indices, data, B, out, n_threads)
+            sparse.matmul(indptr, indices, data, B, out, n_threads)
         return out
 
     def kl_num(self, W, Ht, out, h_side, n_threads):
         """KL numerators: (V / WH) Ht (h_side false) or (V / WH)^T W (h_side true)."""
         n_threads = threads_for(4.0 * self.nnz * W.shape[1], n_threads)
         if self.kind == "dense":
-            _dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads),
+            dense.kl_numerator(self.V, W, Ht, h_side, out, self.buffers(n_threads),
                                 self.col_block, self.tiny, n_threads)
         elif h_side:
-            _sparse.kl_numerator(*self.XT, Ht, W, out, self.tiny, n_threads)
+            sparse.kl_numerator(*self.XT, Ht, W, out, self.tiny, n_threads)
         else:
-            _sparse.kl_numerator(*self.X, W, Ht, out, self.tiny, n_threads)
+            sparse.kl_numerator(*self.X, W, Ht, out, self.tiny, n_threads)
         return out
 
     def general(self, beta):
@@ -247,18 +247,18 @@ class Matrix:
         num = (V o WH^(beta-2)) B, den = WH^(beta-1) B over the observed entries."""
         n_threads = threads_for(4.0 * self.n_observed * W.shape[1], n_threads)
         if self.kind == "dense":
-            _dense.beta_products(self.V, W, Ht, h_side, num, den, self.buffers(n_threads),
+            dense.beta_products(self.V, W, Ht, h_side, num, den, self.buffers(n_threads),
                                  self.buffers(n_threads, 1), self.col_block, beta, self.tiny,
                                  n_threads)
             return
         X, A, B = (self.XT, Ht, W) if h_side else (self.X, W, Ht)
         if self.masked:
-            _sparse.beta_numerator(*X, A, B, num, den, beta, self.tiny, n_threads)
+            sparse.beta_numerator(*X, A, B, num, den, beta, self.tiny, n_threads)
             return
         # Every entry is observed: the zeros of V enter den (not num), exactly, through
         # tiles of WH that are never stored whole.
-        _sparse.beta_numerator(*X, A, B, num, None, beta, self.tiny, n_threads)
-        _dense.beta_products[self._ctype](None, W, Ht, h_side, None, den, self.buffers(n_threads),
+        sparse.beta_numerator(*X, A, B, num, None, beta, self.tiny, n_threads)
+        dense.beta_products[self._ctype](None, W, Ht, h_side, None, den, self.buffers(n_threads),
                              self.buffers(n_threads, 1), self.col_block, beta, self.tiny,
                              n_threads)
 
@@ -267,16 +267,16 @@ class Matrix:
         """D_beta(V | W Ht^T) of the internal problem, accumulated in double."""
         n_threads = threads_for(2.0 * self.nnz * W.shape[1], n_threads)
         if self.kind == "dense":
-            return _dense.objective(self.V, W, Ht, self.buffers(n_threads), beta, self.tiny,
+            return dense.objective(self.V, W, Ht, self.buffers(n_threads), beta, self.tiny,
                                     n_threads)
         if self.masked:
-            return _sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, True, n_threads)
+            return sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, True, n_threads)
         if beta not in (1.0, 2.0):
-            zeros = _dense.objective[self._ctype](None, W, Ht, self.buffers(n_threads), beta, self.tiny,
+            zeros = dense.objective[self._ctype](None, W, Ht, self.buffers(n_threads), beta, self.tiny,
                                      n_threads)
-            return zeros + _sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
+            return zeros + sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
                                                n_threads)
-        stored = _sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
+        stored = sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
         W64, H64 = W.astype(np.float64), Ht.astype(np.float64)
         if beta == 2.0:
             cross = float(np.sum((W64.T @ W64) * (H64.T @ H64)))

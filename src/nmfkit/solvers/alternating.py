@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._kernels import _dense, _steps
-from ._threads import blas_single_threaded, effective_n_threads, threads_for
-from ._validation import beta_gamma
+from ..kernels import dense, steps
+from ..core.threads import blas_single_threaded, effective_n_threads, threads_for
+from ..core.params import beta_gamma
 
 # Accelerated inner loops (Gillis & Glineur 2012): alpha and delta of the paper, and the
 # cost of a BLAS flop relative to a flop of the step kernels (measured on x86-64: GEMM at
@@ -106,7 +106,7 @@ def shuffled_hals_step(A, num, gram, l1, l2, floor, n_threads, order):
     permuted rows and columns of gram, written back in place. Same arithmetic as the cyclic
     sweep, so the result does not depend on the thread count either."""
     A_perm = np.ascontiguousarray(A[:, order])
-    delta = _steps.hals_step(A_perm, np.ascontiguousarray(num[:, order]),
+    delta = steps.hals_step(A_perm, np.ascontiguousarray(num[:, order]),
                              np.ascontiguousarray(gram[np.ix_(order, order)]), l1, l2, floor,
                              n_threads)
     A[:, order] = A_perm
@@ -127,9 +127,9 @@ def frobenius_steps(A, num, gram, l1, l2, floor, tiny, solver, n_inner, n_thread
             delta = shuffled_hals_step(A, num, gram, l1, l2, floor, n_threads,
                                        shuffle.permutation(A.shape[1]))
         elif solver == "hals":
-            delta = _steps.hals_step(A, num, gram, l1, l2, floor, n_threads)
+            delta = steps.hals_step(A, num, gram, l1, l2, floor, n_threads)
         else:
-            delta = _steps.mu_fro_step(A, num, gram, l1, l2, floor, tiny, n_threads)[2]
+            delta = steps.mu_fro_step(A, num, gram, l1, l2, floor, tiny, n_threads)[2]
         if first is None:
             first = delta
         elif delta <= _ACCEL_DELTA ** 2 * first:
@@ -155,7 +155,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     """
     if solver == "ehals":
         if beta == 2.0 and not M.general(beta) and update_h:
-            from ._ehals import run_extrapolated
+            from .ehals import run_extrapolated
             return run_extrapolated(M, W, Ht, penalty=penalty, floor=floor, max_iter=max_iter,
                                     tol=tol, check_every=check_every, verbose=verbose,
                                     callback=callback, shuffle=shuffle)
@@ -179,7 +179,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
         dens = {s: np.empty_like(factors[s]) for s in order}
         gamma = beta_gamma(beta)
     if fro:
-        grams = {s: _dense.gram(factors[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
+        grams = {s: dense.gram(factors[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
                  for s in factors}
         n_inner = {s: inner_steps(solver, factors[s].shape[0], factors[other[s]].shape[0], k,
                                   M.nnz, M.kind == "dense") for s in order}
@@ -190,18 +190,18 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
             M.xb(B, nums[s], s == "h", n_threads)
         frobenius_steps(A, nums[s], grams[other[s]], penalty.l1[s], penalty.l2[s], floor,
                         tiny, solver, n_inner[s], step_threads[s], shuffle)
-        _dense.gram(A, grams[s], step_threads[s])
+        dense.gram(A, grams[s], step_threads[s])
 
     def kl_update(s):
         A, B = factors[s], factors[other[s]]
         M.kl_num(W, Ht, nums[s], s == "h", n_threads)
         den = B.sum(axis=0)
-        _steps.mu_div_step(A, nums[s], den, penalty.l1[s], penalty.l2[s], floor, tiny,
+        steps.mu_div_step(A, nums[s], den, penalty.l1[s], penalty.l2[s], floor, tiny,
                            div_threads[s])
 
     def beta_update(s):
         M.beta_products(W, Ht, nums[s], dens[s], s == "h", beta, n_threads)
-        _steps.mu_beta_step(factors[s], nums[s], dens[s], penalty.l1[s], penalty.l2[s], gamma,
+        steps.mu_beta_step(factors[s], nums[s], dens[s], penalty.l1[s], penalty.l2[s], gamma,
                             floor, tiny, div_threads[s])
 
     def objective(s=None):
@@ -266,7 +266,7 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
         gamma = beta_gamma(beta)
     elif beta == 2.0:
         M.xb(B, num, s == "h", n_threads)
-        gram = _dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype),
+        gram = dense.gram(B, np.empty((A.shape[1],) * 2, dtype=M.dtype),
                            threads_for(2.0 * k * k * B.shape[0], n_threads))
     else:
         den = B.sum(axis=0)
@@ -274,14 +274,14 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     for sweeps in range(1, max_iter + 1):
         if general:
             M.beta_products(W, Ht, num, den_full, s == "h", beta, n_threads)
-            delta = _steps.mu_beta_step(A, num, den_full, penalty.l1[s], penalty.l2[s], gamma,
+            delta = steps.mu_beta_step(A, num, den_full, penalty.l1[s], penalty.l2[s], gamma,
                                         floor, M.tiny, step_threads)
         elif beta == 2.0:
-            delta = _steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
+            delta = steps.hals_step(A, num, gram, penalty.l1[s], penalty.l2[s], floor,
                                      step_threads)
         else:
             M.kl_num(W, Ht, num, s == "h", n_threads)
-            delta = _steps.mu_div_step(A, num, den, penalty.l1[s], penalty.l2[s], floor,
+            delta = steps.mu_div_step(A, num, den, penalty.l1[s], penalty.l2[s], floor,
                                        M.tiny, step_threads)
         if delta <= rtol * rtol * float(np.einsum("ij,ij->", A, A, dtype=np.float64)):
             break

@@ -44,10 +44,10 @@ batch is scaled internally like any fit); it is O(n k) whatever the rows seen.
 import numpy as np
 import scipy.sparse as sp
 
-from ._kernels import _steps
-from ._matrix import Matrix
-from ._solver import run, solve_w
-from ._threads import blas_single_threaded, effective_n_threads
+from ..kernels import steps
+from ..core.matrix import Matrix
+from .alternating import run, solve_w
+from ..core.threads import blas_single_threaded, effective_n_threads
 
 _FREE_ITER = 200        # iterations of a batch's own fit (phase 1), at most
 _ROWS_PER_COMPONENT = 3  # rows are held until a batch has this many per component
@@ -205,7 +205,7 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, w_floor, w_penal
             if B is not None and rho > 0:
                 A_b, B_b = rho * A + A_b, rho * B + B_b
             for _ in range(_H_SWEEPS):
-                delta = _steps.hals_step(Ht, A_b, B_b, l1, l2, floor, 1)
+                delta = steps.hals_step(Ht, A_b, B_b, l1, l2, floor, 1)
                 if delta <= 1e-12 * float(np.einsum("ij,ij->", Ht, Ht)):
                     break
             factors[s_h][...] = Ht / root

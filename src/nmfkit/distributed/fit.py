@@ -36,13 +36,15 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from . import _init as init_mod
-from ._estimator import ConvergenceWarning, _floor, _polish_iter, _resolve_k
-from ._kernels import _dense, _steps
-from ._matrix import Matrix, _extreme_scale
-from ._solver import Progress, _dot64, frobenius_steps, inner_steps, solve_w
-from ._threads import blas_single_threaded, effective_n_threads, threads_for
-from ._validation import check_factor, working_dtype
+from ..core.random import check_random_state
+from ..solvers import init as init_mod
+from ..core.exceptions import ConvergenceWarning
+from ..estimator.nmf import _floor, _polish_iter, _resolve_k
+from ..kernels import dense, steps
+from ..core.matrix import Matrix, _extreme_scale
+from ..solvers.alternating import Progress, _dot64, frobenius_steps, inner_steps, solve_w
+from ..core.threads import blas_single_threaded, effective_n_threads, threads_for
+from ..core.arrays import check_factor, working_dtype
 
 try:
     import dask
@@ -210,7 +212,7 @@ def _w_step(M, W, Ht, cfg):
                         threads_for(2.0 * k * k * W.shape[0], n_threads))
     else:
         M.kl_num(W, Ht, num, False, n_threads)
-        _steps.mu_div_step(W, num, cfg["pack"][1], pen.l1["w"], pen.l2["w"], cfg["floor"],
+        steps.mu_div_step(W, num, cfg["pack"][1], pen.l1["w"], pen.l2["w"], cfg["floor"],
                            M.tiny, threads_for(4.0 * k * W.shape[0], n_threads))
 
 
@@ -236,7 +238,7 @@ def _task_iterate(chunk, c, run, t, cfg, backup=None):
         P = np.empty_like(Ht)
         if cfg["beta"] == 2.0:
             M.xb(W, P, True, n_threads)
-            G = _dense.gram(W, np.empty((W.shape[1],) * 2, dtype=W.dtype))
+            G = dense.gram(W, np.empty((W.shape[1],) * 2, dtype=W.dtype))
         else:
             M.kl_num(W, Ht, P, True, n_threads)
             G = W.sum(axis=0)
@@ -606,7 +608,7 @@ def _run(data, run, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_ev
 
     def pack():
         if beta == 2.0:
-            return (Ht, _dense.gram(Ht, np.empty((k, k), dtype=Ht.dtype)))
+            return (Ht, dense.gram(Ht, np.empty((k, k), dtype=Ht.dtype)))
         return (Ht, Ht.sum(axis=0))
 
     def penalized(value, sumW, sumW2):
@@ -625,12 +627,12 @@ def _run(data, run, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_ev
             frobenius_steps(Ht, res["P"], res["G"], penalty.l1["h"], penalty.l2["h"], floor,
                             data.tiny, solver, n_inner_h, h_threads)
         else:
-            _steps.mu_div_step(Ht, res["P"], res["G"], penalty.l1["h"], penalty.l2["h"],
+            steps.mu_div_step(Ht, res["P"], res["G"], penalty.l1["h"], penalty.l2["h"],
                                floor, data.tiny, h_threads)
         if it % check_every == 0 or it == max_iter:
             if beta == 2.0:
                 # ||V||^2 - 2 <Ht, V^T W> + <Ht^T Ht, W^T W>, from the reduced products
-                gram_h = _dense.gram(Ht, np.empty((k, k), dtype=Ht.dtype))
+                gram_h = dense.gram(Ht, np.empty((k, k), dtype=Ht.dtype))
                 value = max(0.5 * (data.sq_norm - 2.0 * _dot64(Ht, res["P"])
                                    + _dot64(gram_h, res["G"])), 0.0)
                 obj = penalized(value, res["sumW"], res["sumW2"])
@@ -681,7 +683,7 @@ def fit_transform(est, X, W=None, H=None):
            "tiny": data.tiny, "vmax": data.vmax, "scale": data.scale,
            "avg": float(np.sqrt(data.total / (shape[0] * shape[1]) / k)) or 1.0,
            "polish_iter": _polish_iter(opts), "polish": opts["tol"] > 0}
-    rng = init_mod.check_random_state(est.random_state)
+    rng = check_random_state(est.random_state)
     runs = []
     best = None
     try:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._images import components_array
-from ._init import check_random_state
-from ._validation import check_float, check_int
+from .images import components_array
+from ..core.random import check_random_state
+from ..core.params import check_float, check_int
 
 __all__ = ["top_terms", "document_topics", "make_topic_corpus", "TopicCorpus", "TOPIC_WORDS"]
 

@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import check_int
+from ..core.params import check_int
 
 __all__ = ["parts_grid"]
 
@@ -19,7 +19,7 @@ def components_array(model_or_components, name="components"):
     H = getattr(model_or_components, "components_", None)
     if H is None:
         if hasattr(model_or_components, "fit"):  # an estimator, not fitted yet
-            from ._estimator import NotFittedError
+            from ..core.exceptions import NotFittedError
             raise NotFittedError(f"This {type(model_or_components).__name__} instance is not "
                                  f"fitted yet: call fit(X) before using it as {name}.")
         H = model_or_components

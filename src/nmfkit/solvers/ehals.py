@@ -22,9 +22,9 @@ so the kernel also writes it to one of two `kept` buffers, alternately.
 
 import numpy as np
 
-from ._kernels import _dense, _steps
-from ._solver import Progress, RunResult, _dot64, frobenius_steps, inner_steps
-from ._threads import effective_n_threads, threads_for
+from ..kernels import dense, steps
+from .alternating import Progress, RunResult, _dot64, frobenius_steps, inner_steps
+from ..core.threads import effective_n_threads, threads_for
 
 BETA0 = 0.25
 ETA = 2.0
@@ -48,7 +48,7 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     best = 0  # kept[best] and last[s1] hold the best pair
     nums = {s: np.empty_like(out[s]) for s in out}
     step_threads = {s: threads_for(2.0 * k * k * out[s].shape[0], n_threads) for s in out}
-    grams = {s: _dense.gram(out[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
+    grams = {s: dense.gram(out[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
              for s in out}
     n_inner = {s: inner_steps("hals", out[s].shape[0], out[other].shape[0], k, M.nnz,
                               M.kind == "dense") for s, other in ((s0, s1), (s1, s0))}
@@ -78,13 +78,13 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             M.xb(cur[s1], nums[s0], s0 == "h", n_threads)
         hals(s0, s1)
         free = 1 - best
-        _steps.extrapolate(cur[s0], last[s0], kept[free], step, floor, copy_threads[s0])
+        steps.extrapolate(cur[s0], last[s0], kept[free], step, floor, copy_threads[s0])
         cur[s0], last[s0] = last[s0], cur[s0]
         # the other factor against the first one's extrapolated point
-        _dense.gram(cur[s0], grams[s0], step_threads[s0])
+        dense.gram(cur[s0], grams[s0], step_threads[s0])
         M.xb(cur[s0], nums[s1], s1 == "h", n_threads)
         hals(s1, s0)
-        _dense.gram(cur[s1], grams[s1], step_threads[s1])
+        dense.gram(cur[s1], grams[s1], step_threads[s1])
         f = objective(cur[s0], cur[s1], s1)
         if plain and extrapolating and not f < f_best:
             # a plain HALS iteration from the best pair did not improve on it: the run has
@@ -93,17 +93,17 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             extrapolating = False
         if f < f_best or not extrapolating:
             f_best, best, plain = f, free, False
-            _steps.extrapolate(cur[s1], last[s1], last[s1], step, floor, copy_threads[s1])
+            steps.extrapolate(cur[s1], last[s1], last[s1], step, floor, copy_threads[s1])
             cur[s1], last[s1] = last[s1], cur[s1]
             b, cap = min(cap, GAMMA * b), min(1.0, GAMMA_BAR * cap)
             if step != 0.0:  # with step 0 the point is the iterate: its Gram is current
-                _dense.gram(cur[s1], grams[s1], step_threads[s1])
+                dense.gram(cur[s1], grams[s1], step_threads[s1])
         else:  # restart from the best pair, with one plain iteration
             cap, b, plain = b, b / ETA, True
             np.copyto(cur[s0], kept[best])
             np.copyto(last[s0], kept[best])
             np.copyto(cur[s1], last[s1])
-            _dense.gram(cur[s1], grams[s1], step_threads[s1])
+            dense.gram(cur[s1], grams[s1], step_threads[s1])
         if (it % check_every == 0 or it == max_iter) and progress.check(it, f_best):
             converged = True
             break

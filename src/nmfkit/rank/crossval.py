@@ -13,10 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from ._estimator import NMF
-from ._init import check_init_rank, check_random_state
-from ._survey import parse_ks
-from ._validation import beta_to_float, check_dense, check_float, check_int
+from ..estimator.nmf import NMF
+from ..solvers.init import check_init_rank
+from ..core.random import check_random_state
+from .survey import parse_ks
+from ..core.params import beta_to_float, check_float, check_int
+from ..core.arrays import check_dense
 
 __all__ = ["rank_cv", "RankCV"]
 

@@ -6,13 +6,12 @@ sklearn.decomposition.NMF. The truncated SVD is a randomized SVD (Halko, Martins
 Tropp 2011) of our own.
 """
 
-import numbers
-
 import numpy as np
 import scipy.linalg as la
 import scipy.sparse as sp
 
-from ._validation import check_factor
+from ..core.arrays import check_factor
+from ..core.random import check_random_state
 
 _NNDSVD_EPS = 1e-6
 # Inits that take k singular pairs (NNDSVD) or k columns (SPA) of X: k <= min(m, n).
@@ -48,20 +47,6 @@ def check_init_rank(init, k, shape, ks=None):
                      "or use init='random'.")
 
 
-def check_random_state(seed):
-    """None, an int, or a numpy RandomState / Generator, as in scikit-learn."""
-    if seed is None or seed is np.random:
-        return np.random.mtrand._rand
-    if isinstance(seed, numbers.Integral) and not isinstance(seed, (bool, np.bool_)):
-        if not 0 <= int(seed) < 2**32:
-            raise ValueError(f"random_state must be in [0, 2**32), got {seed}.")
-        return np.random.RandomState(int(seed))
-    if isinstance(seed, (np.random.RandomState, np.random.Generator)):
-        return seed
-    raise TypeError(f"random_state must be None, an int or a numpy RandomState / Generator, "
-                    f"got {seed!r}.")
-
-
 def _normal(rng, size):
     return rng.standard_normal(size=size)
 
@@ -69,8 +54,8 @@ def _normal(rng, size):
 def _products(X):
     """(X @ Q, X.T @ Q) for a dense array or a sparse matrix X, in nmfkit's parallel kernels
     (BLAS is held to one thread during a fit, and scipy's sparse products are serial)."""
-    from ._kernels import _dense, _sparse
-    from ._threads import effective_n_threads
+    from ..core.threads import effective_n_threads
+    from ..kernels import dense, sparse
     nt = effective_n_threads()
     if sp.issparse(X):
         csr = sp.csr_matrix(X)
@@ -81,7 +66,7 @@ def _products(X):
 
         def spmm(arrays, rows, Q):
             out = np.empty((rows, Q.shape[1]), dtype=Q.dtype)
-            _sparse.matmul(*arrays, np.ascontiguousarray(Q), out, nt)
+            sparse.matmul(*arrays, np.ascontiguousarray(Q), out, nt)
             return out
         return (lambda Q: spmm(a, X.shape[0], Q)), (lambda Q: spmm(a_t, X.shape[1], Q))
     C, flipped = (X.T, True) if X.flags.f_contiguous and not X.flags.c_contiguous else (
@@ -89,7 +74,7 @@ def _products(X):
 
     def gemm(Q, trans):
         out = np.empty((C.shape[1] if trans else C.shape[0], Q.shape[1]), dtype=Q.dtype)
-        _dense.matmul(C, np.ascontiguousarray(Q), out, trans, nt)
+        dense.matmul(C, np.ascontiguousarray(Q), out, trans, nt)
         return out
     return (lambda Q: gemm(Q, flipped)), (lambda Q: gemm(Q, not flipped))
 
@@ -99,8 +84,8 @@ def _orthonormalize(Q, passes=2):
     Gram and one small GEMM per pass. Two passes (CholeskyQR2) are orthogonal to working
     precision; one pass is enough to renormalize a power iteration. Falls back to a
     Householder QR when the Gram is numerically singular."""
-    from ._kernels import _dense
-    from ._threads import effective_n_threads
+    from ..core.threads import effective_n_threads
+    from ..kernels import dense
     for _ in range(passes):
         try:
             R = la.cholesky(Q.T @ Q, lower=False)
@@ -108,7 +93,7 @@ def _orthonormalize(Q, passes=2):
             return np.ascontiguousarray(la.qr(Q, mode="economic")[0])
         R_inv = la.solve_triangular(R, np.eye(R.shape[0], dtype=R.dtype), lower=False)
         out = np.empty(Q.shape, dtype=Q.dtype)
-        _dense.matmul(np.ascontiguousarray(Q), np.ascontiguousarray(R_inv), out, False,
+        dense.matmul(np.ascontiguousarray(Q), np.ascontiguousarray(R_inv), out, False,
                       effective_n_threads())
         Q = out
     return Q
@@ -197,7 +182,8 @@ def spa(V, k, normalize=True):
     basis U of the chosen columns, ||r_j||^2 = ||v_j||^2 - ||U^T v_j||^2, so the cost is
     O(k nnz(V) + k^2 (m + n)) and a sparse V stays sparse.
     """
-    from ._validation import check_dense, check_int, check_sparse
+    from ..core.arrays import check_dense, check_sparse
+    from ..core.params import check_int
     k = check_int(k, "k")
     if not isinstance(normalize, (bool, np.bool_)):
         raise TypeError(f"normalize must be True or False, got {normalize!r}.")

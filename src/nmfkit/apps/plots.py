@@ -7,7 +7,7 @@ made without pyplot, so nothing opens a window and nothing accumulates in pyplot
 
 import numpy as np
 
-from ._validation import check_float, check_int
+from ..core.params import check_float, check_int
 
 __all__ = ["plot_history", "plot_parts", "plot_consensus", "plot_rank_survey"]
 
@@ -58,7 +58,7 @@ def plot_history(model, path=None, *, dpi=100, title=None):
         values = np.asarray(model.loss_history_, dtype=np.float64)
         iters = np.asarray(model.loss_history_iter_)
     elif hasattr(model, "fit"):  # an estimator, not fitted yet
-        from ._estimator import NotFittedError
+        from ..core.exceptions import NotFittedError
         raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet: call "
                              "fit(X) before plot_history.")
     else:
@@ -92,7 +92,7 @@ def plot_history(model, path=None, *, dpi=100, title=None):
 def plot_parts(components, image_shape, path=None, *, n_cols=None, cmap="gray_r", dpi=100,
                title=None):
     """The components as a grid of images (parts_grid), each scaled to its own maximum."""
-    from ._images import parts_grid
+    from .images import parts_grid
     grid = parts_grid(components, image_shape, n_cols=n_cols, padding=1, pad_value=np.nan)
     dpi = _check_dpi(dpi)
     h, w = grid.shape
@@ -131,7 +131,7 @@ def plot_consensus(survey_or_matrix, path=None, *, k=None, cmap="viridis", dpi=1
     else:
         from scipy.cluster.hierarchy import leaves_list
 
-        from ._survey import _check_consensus, _tree
+        from ..rank.survey import _check_consensus, _tree
         if k is not None:
             raise ValueError(f"k={k!r} picks a rank of a RankSurvey; a consensus matrix is "
                              "drawn as it is: leave k out, or pass the survey.")

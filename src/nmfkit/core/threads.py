@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
-from ._kernels._steps import HAVE_OPENMP, max_threads
+from ..kernels.steps import HAVE_OPENMP, max_threads
 
 __all__ = ["HAVE_OPENMP", "blas_single_threaded", "effective_n_threads", "threads_for"]
 

@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _init as init_mod
-from ._estimator import NMF, ConvergenceWarning, _check_problem, _floor
-from ._matrix import Matrix
-from ._solver import run
-from ._threads import blas_single_threaded, effective_n_threads
-from ._validation import check_int
+from ..core.random import check_random_state
+from ..solvers import init as init_mod
+from ..estimator.nmf import NMF, _check_problem, _floor
+from ..core.exceptions import ConvergenceWarning
+from ..core.matrix import Matrix
+from ..solvers.alternating import run
+from ..core.threads import blas_single_threaded, effective_n_threads
+from ..core.params import check_int
 
 __all__ = ["rank_survey", "RankSurvey", "consensus_matrix", "cophenetic_correlation",
            "dispersion", "parse_ks"]
@@ -241,7 +243,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
                 max_iter=max_iter, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
                 floor=floor, check_every=check_every)
     opts = proto._options()
-    rng = init_mod.check_random_state(random_state)
+    rng = check_random_state(random_state)
     M = Matrix(V, "V", mask=mask)
     _check_problem(M, opts)
     m = M.shape[0]

@@ -31,19 +31,7 @@ def _version(text):
 #: (major, minor) of the installed scikit-learn, or None without it.
 SKLEARN_VERSION = _version(_sklearn.__version__) if _sklearn is not None else None
 
-try:  # a ValueError and a TypeError: code catching either, or scikit-learn's, works
-    from sklearn.utils._param_validation import InvalidParameterError
-except ImportError:  # pragma: no cover - exercised only without scikit-learn (or < 1.2)
-    class InvalidParameterError(ValueError, TypeError):
-        """A parameter of an estimator or function has a wrong type or value."""
-
-
-class ConvergenceWarning(UserWarning):
-    """The solver stopped at max_iter before meeting tol."""
-
-
-class NotFittedError(ValueError, AttributeError):
-    """The estimator is used before fit."""
+from ..core.exceptions import InvalidParameterError  # noqa: F401 (re-exported
 
 
 # -- feature names (as sklearn.utils.validation does it) ------------------------------------
@@ -282,3 +270,13 @@ class FeaturesOutMixin:
                                  f"features ({n_in}), got {len(given)}")
         prefix = type(self).__name__.lower()
         return np.asarray([f"{prefix}{i}" for i in range(n_out)], dtype=object)
+
+
+# The estimators' bases: scikit-learn's when it is installed (HTML repr, set_output, tags for
+# check_estimator), the stand-ins above otherwise.
+try:
+    from sklearn.base import BaseEstimator as EstimatorBase
+    from sklearn.base import ClassNamePrefixFeaturesOutMixin as NamesMixin
+    from sklearn.base import TransformerMixin as TransformerBase
+except ImportError:  # pragma: no cover - exercised only without scikit-learn
+    EstimatorBase, NamesMixin, TransformerBase = BaseEstimator, FeaturesOutMixin, TransformerMixin

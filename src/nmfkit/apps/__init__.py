@@ -1,0 +1,1 @@
+"""The jobs users run NMF for: topics, image parts, pictures, the demo."""

@@ -1,0 +1,1 @@
+"""The scikit-learn compatible front: NMF, MiniBatchNMF, nmf(), non_negative_factorization()."""

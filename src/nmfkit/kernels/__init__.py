@@ -1,0 +1,1 @@
+"""The compiled kernels (Cython, OpenMP): dense, sparse and the factor update steps."""

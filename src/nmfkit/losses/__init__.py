@@ -1,0 +1,1 @@
+"""One place per loss: its updates, its objective, its statistics."""

@@ -1,0 +1,1 @@
+"""Choosing the rank: consensus-clustering surveys and cross-validation."""
