@@ -486,12 +486,12 @@ def inject(name, old, new):
 
 # Off-by-one heap write from inside the OpenMP loop: the last chunk writes one double past
 # the calloc'd partials.
-inject("_sparse.pyx", "        partials[ch] = part\n",
+inject("sparse.pyx", "        partials[ch] = part\n",
        "        partials[ch + 1] = part  # SELFTEST: heap-buffer-overflow\n")
 # Signed int overflow: INT_MAX + k, k >= 1, used in the result.
-inject("_steps.pyx", "    cdef double s_delta, a, d, new\n",
+inject("steps.pyx", "    cdef double s_delta, a, d, new\n",
        "    cdef double s_delta, a, d, new\n    cdef int selftest_big = 2147483647\n")
-inject("_steps.pyx", "    result = total(partials, n_chunks, 1, 0)\n",
+inject("steps.pyx", "    result = total(partials, n_chunks, 1, 0)\n",
        "    result = total(partials, n_chunks, 1, 0)\n"
        "    if selftest_big + <int> k < 0:  # SELFTEST: signed integer overflow\n"
        "        result = -1.0\n")
