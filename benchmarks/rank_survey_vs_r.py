@@ -9,9 +9,9 @@ for nmfkit, which clusters rows), Brunet's algorithm (KL multiplicative updates;
 beta_loss='kullback-leibler', solver='mu'), random starts, the same number of runs per rank
 and exactly --iter iterations per run (R: .stop = nmf.stop.iteration(iter); nmfkit: max_iter
 = iter, tol = 0), so the two do the same arithmetic. R runs sequentially ('-p') and with its
-default parallel backend over all cores ('p'); nmfkit on one OpenMP thread and on all. Each time is the
-best of --repeat. The metrics of both are printed side by side: they should tell the same
-story (they come from different random starts, so they differ in detail).
+default parallel backend over all cores ('p'); nmfkit on one OpenMP thread and on all. Each
+time is the best of --repeat. The metrics of both are printed side by side: they should tell
+the same story (they come from different random starts, so they differ in detail).
 """
 
 import argparse
@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 import nmfkit
-from nmfkit.rank.survey import parse_ks
+from nmfkit.rank.ks import parse_ks
 
 R_SCRIPT = r"""
 suppressMessages(library(NMF))
@@ -43,7 +43,8 @@ for (opt in c("-p", "p")) {
     best <- min(best, t)
   }
   m <- res$measures
-  cat(sprintf('{"options": "%s", "seconds": %.4f, "cophenetic": [%s], "dispersion": [%s], "rss": [%s], "evar": [%s]}\n',
+  cat(sprintf(paste0('{"options": "%s", "seconds": %.4f, "cophenetic": [%s], ',
+                     '"dispersion": [%s], "rss": [%s], "evar": [%s]}\n'),
               opt, best, paste(m$cophenetic, collapse = ","), paste(m$dispersion, collapse = ","),
               paste(m$rss, collapse = ","), paste(m$evar, collapse = ",")))
 }

@@ -50,7 +50,8 @@ def per_iteration(make_model, X, W0, H0, n1, n2, repeat=3):
 def start(X, k=K, seed=0, dtype=np.float64):
     rng = np.random.RandomState(seed)
     avg = np.sqrt(X.mean() / k)
-    return (avg * rng.rand(X.shape[0], k)).astype(dtype), (avg * rng.rand(k, X.shape[1])).astype(dtype)
+    return ((avg * rng.rand(X.shape[0], k)).astype(dtype),
+            (avg * rng.rand(k, X.shape[1])).astype(dtype))
 
 
 def dense_floor(V, W, H):

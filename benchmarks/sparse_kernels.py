@@ -13,9 +13,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
-from run import wordnet_corpus  # noqa: E402
-
 from nmfkit.kernels import sparse as _sparse  # noqa: E402
+
+from run import wordnet_corpus  # noqa: E402
 
 
 def main():

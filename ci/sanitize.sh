@@ -20,7 +20,7 @@
 #                  and c_args -fno-omit-frame-pointer -fno-sanitize-recover=all, in its own
 #                  build dir (see "Why this build" below); checks that every kernel module
 #                  carries ASan instrumentation
-#   4. asan-tests  pytest tests/test_kernels.py with the sanitizer runtimes preloaded
+#   4. asan-tests  pytest the kernel tests (tests/test_kernels_*.py) with the sanitizer runtimes preloaded
 #   5. asan-e2e    ci/sanitize_tests.py: ~400 small fits + transforms (dense C/F-ordered and
 #                  CSR, Frobenius mu/amu/hals and KL mu/amu, float32/64, awkward shapes, 1-3
 #                  OpenMP threads; once as users run them, once with every kernel call forced
@@ -82,7 +82,7 @@
 #
 # Environment:
 #   NMFKIT_SANITIZE_TESTS     pytest paths, relative to the checkout (default:
-#                             tests/test_kernels.py)
+#                             tests/test_kernels_*.py)
 #   NMFKIT_PYTEST_ARGS        extra pytest arguments (default: -q)
 #   NMFKIT_VALGRIND=1         also steps 6-7
 #   NMFKIT_VALGRIND_ARGS      extra valgrind arguments (e.g. --track-origins=yes)
@@ -100,7 +100,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 PYTHON=${PYTHON:-python3}
 export CC=${CC:-gcc}
-TESTS=${NMFKIT_SANITIZE_TESTS:-tests/test_kernels.py}
+TESTS=${NMFKIT_SANITIZE_TESTS:-tests/test_kernels_dense.py tests/test_kernels_sparse.py tests/test_kernels_steps.py}
 PYTEST_ARGS=${NMFKIT_PYTEST_ARGS:--q}
 VALGRIND=${NMFKIT_VALGRIND:-0}
 VALGRIND_ARGS=${NMFKIT_VALGRIND_ARGS:-}

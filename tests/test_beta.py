@@ -12,10 +12,10 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import NMF
-from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
 from nmfkit.core.matrix import Matrix
+from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
 
-from test_kernels import DTYPES, TINY, assert_close, csr_args, f64, rand, readonly, rtol
+from _kernel_cases import DTYPES, TINY, assert_close, csr_args, f64, rand, readonly, rtol
 
 BETAS = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
 

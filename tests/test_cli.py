@@ -14,8 +14,7 @@ import scipy.io
 import scipy.sparse as sp
 
 import nmfkit
-from nmfkit.cli import progress as _progress
-from nmfkit.cli import main
+from nmfkit.cli import main, progress as _progress
 from nmfkit.datasets import make_low_rank
 
 
@@ -213,7 +212,8 @@ def test_bad_files_exit_1_with_one_line(tmp_path, capsys, name, command):
     elif isinstance(content, str):
         path.write_text(content)
     elif content is not None:
-        np.save(open(path, "wb"), content)
+        with open(path, "wb") as f:
+            np.save(f, content)
     args = [command[0], str(path)] + [str(tmp_path / "o.npz") if a == "OUT" else a
                                       for a in command[1:]]
     assert main(args) == 1

@@ -14,12 +14,12 @@ import warnings
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
 from nmfkit import NMF  # noqa: E402
+
 from _data import low_rank, sparse_data  # noqa: E402
 
 LOSSES = ["frobenius", "kullback-leibler"]
@@ -232,16 +232,16 @@ def test_data_larger_than_a_worker_memory_limit():
 def test_a_wait_cancelled_inside_distributed_counts_as_a_cancelled_future():
     # distributed's sync() raises UnboundLocalError when the future it awaits is cancelled
     # (a worker restarted at its memory limit); the map must see a cancellation (and redo
-    # itself, see _LOST), not a crash
+    # itself, see mapreduce.LOST), not a crash
     import concurrent.futures
 
-    from nmfkit.distributed import fit as _dask
+    from nmfkit.distributed import mapreduce
 
     class Cancelled:
         def result(self, timeout=None):
             raise UnboundLocalError("cannot access local variable 'result'")
 
-    data = object.__new__(_dask._Data)
+    chunks = object.__new__(mapreduce.ChunkedMap)
     with pytest.raises(concurrent.futures.CancelledError):
-        data._wait(Cancelled())
-    assert issubclass(concurrent.futures.CancelledError, _dask._LOST)
+        chunks._wait(Cancelled())
+    assert issubclass(concurrent.futures.CancelledError, mapreduce.LOST)

@@ -19,7 +19,7 @@ def test_nmfkit_works_without_dask():
         assert not any(m.startswith(("dask", "distributed")) for m in sys.modules
                        if sys.modules[m] is not None)
         try:
-            import nmfkit.distributed.fit
+            import nmfkit.distributed.front
         except ImportError as exc:
             print("IMPORTERROR", exc)
     """)

@@ -11,8 +11,8 @@ import pytest
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from nmfkit.datasets import SWIMMER_LIMBS, make_low_rank, swimmer
 from nmfkit.apps.demo import DEMO_PARAMS, match_parts, run_demo
+from nmfkit.datasets import SWIMMER_LIMBS, make_low_rank, swimmer
 
 
 @pytest.fixture(scope="module")

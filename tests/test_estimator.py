@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, nmf
+
 from _data import low_rank, sparse_data
 
 skl = pytest.importorskip("sklearn")

@@ -14,8 +14,14 @@ import pytest
 import scipy.io
 import scipy.sparse as sp
 
-from nmfkit.cli.files import (InputError, OutputError, output_files, read_matrix, write_factors,
-                        write_table)
+from nmfkit.cli.files import (
+    InputError,
+    OutputError,
+    output_files,
+    read_matrix,
+    write_factors,
+    write_table,
+)
 
 A = np.array([[1.0, 0.0, 2.5], [0.0, 3.0, 4.0]])
 DATA = Path(__file__).parent / "data"
@@ -417,7 +423,8 @@ def _bad_files(tmp_path):
     add("objects", "obj.npy", lambda p: np.save(p, np.array([[1, None]], dtype=object),
                                                 allow_pickle=True), "Python objects")
     add("garbage npy", "junk.npy", lambda p: p.write_bytes(b"not numpy"), "not a valid .npy")
-    add("npz as npy", "arch.npy", lambda p: np.savez(open(p, "wb"), X=A), "rename it to .npz")
+    add("npz as npy", "arch.npy", lambda p: np.savez(p.open("wb"), X=A),  # noqa: SIM115
+        "rename it to .npz")
     add("garbage npz", "junk.npz", lambda p: p.write_bytes(b"PK\x03\x04garbage"),
         "not a valid .npz")
     add("npz many", "many.npz", lambda p: np.savez(p, a=A, b=A), "holds a, b")
@@ -462,7 +469,7 @@ def test_unreadable_file(tmp_path):
 
 def test_a_file_that_cannot_be_opened(tmp_path, monkeypatch):
     # (as root every file is readable, so permission errors are simulated)
-    import nmfkit.cli.files as io_mod
+    import nmfkit.cli.files.reader as io_mod
     path = tmp_path / "locked.csv"
     path.write_text("1,2\n")
 
@@ -560,7 +567,7 @@ def test_bad_output_paths(tmp_path, name, words):
 
 
 def test_a_failed_write_is_one_line(tmp_path, monkeypatch):
-    import nmfkit.cli.files as io_mod
+    import nmfkit.cli.files.writer as io_mod
 
     def refuse(*args, **kwargs):
         raise OSError(28, "No space left on device")

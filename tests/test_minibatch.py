@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 import nmfkit
 from nmfkit import NMF, MiniBatchNMF
+
 from _data import low_rank
 
 sklearn = pytest.importorskip("sklearn")
@@ -20,6 +21,7 @@ from sklearn.decomposition import MiniBatchNMF as SkMiniBatchNMF  # noqa: E402
 from sklearn.decomposition._nmf import _beta_divergence  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
+
 from _checks import estimator_checks, run_check  # noqa: E402
 
 

@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 import nmfkit
-from nmfkit import (NMF, NotFittedError, plot_consensus, plot_history, plot_parts,
-                    plot_rank_survey, rank_survey, swimmer)
+from nmfkit import (
+    NMF,
+    NotFittedError,
+    plot_consensus,
+    plot_history,
+    plot_parts,
+    plot_rank_survey,
+    rank_survey,
+    swimmer,
+)
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

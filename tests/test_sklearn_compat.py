@@ -17,21 +17,25 @@ from threadpoolctl import threadpool_limits
 import nmfkit
 from nmfkit import NMF, non_negative_factorization
 from nmfkit.estimator import compat as _compat
-from nmfkit.solvers.alternating import shuffled_hals_step
+from nmfkit.losses.frobenius import shuffled_hals_step
+
 from _data import low_rank, sparse_data
 
 sklearn = pytest.importorskip("sklearn")
 pd = pytest.importorskip("pandas")
 from sklearn.base import clone  # noqa: E402
-from sklearn.decomposition import NMF as SkNMF  # noqa: E402
-from sklearn.decomposition import MiniBatchNMF as SkMiniBatchNMF  # noqa: E402
-from sklearn.decomposition import non_negative_factorization as sk_nnf  # noqa: E402
+from sklearn.decomposition import (
+    NMF as SkNMF,  # noqa: E402
+    MiniBatchNMF as SkMiniBatchNMF,  # noqa: E402
+    non_negative_factorization as sk_nnf,  # noqa: E402
+)
 from sklearn.decomposition._nmf import _beta_divergence  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 from sklearn.utils import get_tags  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
-from _checks import estimator_checks, run_check  # noqa: E402
 from sklearn.utils.validation import validate_data  # noqa: E402
+
+from _checks import estimator_checks, run_check  # noqa: E402
 
 SOLVER_LOSSES = [("auto", "frobenius"), ("auto", "kullback-leibler"), ("mu", "frobenius"),
                  ("mu", "kullback-leibler"), ("amu", "frobenius"), ("amu", "kullback-leibler"),

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 from nmfkit import NMF
+
 from _data import low_rank, sparse_data
 
 

@@ -6,12 +6,13 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from _data import low_rank
 from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF
 from nmfkit.solvers.stream import average_span, remix
+
+from _data import low_rank
 
 
 def sparse_factors(m, n, k, seed=0):

@@ -10,7 +10,8 @@ import scipy.sparse as sp
 
 from nmfkit import ConvergenceWarning, rank_survey
 from nmfkit.rank import survey as _survey
-from nmfkit.rank.survey import (consensus_matrix, cophenetic_correlation, dispersion, parse_ks)
+from nmfkit.rank.consensus import consensus_matrix, cophenetic_correlation, dispersion
+from nmfkit.rank.ks import parse_ks
 
 
 def planted(m=60, n=120, k=3, noise=0.02, seed=0):

@@ -6,8 +6,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-from .core.random import check_random_state
 from .core.params import check_int
+from .core.random import check_random_state
 
 __all__ = ["swimmer", "make_low_rank", "SWIMMER_LIMBS"]
 

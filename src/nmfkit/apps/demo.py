@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from ..datasets import SWIMMER_LIMBS, swimmer
-from ..estimator.nmf import NMF
 from ..core.exceptions import ConvergenceWarning
 from ..core.threads import HAVE_OPENMP, effective_n_threads
+from ..datasets import SWIMMER_LIMBS, swimmer
+from ..estimator.nmf import NMF
 
 __all__ = ["match_parts", "run_demo", "DEMO_PARAMS"]
 

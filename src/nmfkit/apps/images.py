@@ -3,41 +3,11 @@
 import numbers
 
 import numpy as np
-import scipy.sparse as sp
 
 from ..core.params import check_int
+from .inputs import components_array
 
 __all__ = ["parts_grid"]
-
-
-def components_array(model_or_components, name="components"):
-    """The components_ of a fitted model, or the given array, as a finite float64 array.
-
-    An estimator that was never fitted is a NotFittedError; anything that is not an array
-    of finite numbers is a TypeError or ValueError naming `name`. The dimension is left to
-    the caller."""
-    H = getattr(model_or_components, "components_", None)
-    if H is None:
-        if hasattr(model_or_components, "fit"):  # an estimator, not fitted yet
-            from ..core.exceptions import NotFittedError
-            raise NotFittedError(f"This {type(model_or_components).__name__} instance is not "
-                                 f"fitted yet: call fit(X) before using it as {name}.")
-        H = model_or_components
-    if sp.issparse(H):
-        H = H.toarray()
-    try:
-        H = np.asarray(H, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a fitted NMF model or a numeric array, got "
-                        f"{type(model_or_components).__name__} {model_or_components!r:.60}."
-                        ) from None
-    if H.ndim == 0:
-        raise TypeError(f"{name} must be a fitted NMF model or an array, got "
-                        f"{type(model_or_components).__name__} {model_or_components!r:.60}.")
-    if not np.all(np.isfinite(H)):
-        raise ValueError(f"{name} contain NaN or infinity; NMF components are finite: pass "
-                         "the components_ of a fitted model.")
-    return H
 
 
 def parts_grid(components, image_shape, *, n_cols=None, padding=1, normalize=True,

@@ -8,6 +8,9 @@ made without pyplot, so nothing opens a window and nothing accumulates in pyplot
 import numpy as np
 
 from ..core.params import check_float, check_int
+from ..rank.consensus import check_consensus, consensus_tree
+from .images import parts_grid
+from .inputs import fitted_attribute, float_array
 
 __all__ = ["plot_history", "plot_parts", "plot_consensus", "plot_rank_survey"]
 
@@ -54,19 +57,13 @@ def plot_history(model, path=None, *, dpi=100, title=None):
     model : a fitted NMF (loss_history_ at loss_history_iter_), or a sequence of objective
     values (taken as iterations 0, 1, 2, ...).
     """
-    if hasattr(model, "loss_history_"):
-        values = np.asarray(model.loss_history_, dtype=np.float64)
+    history = fitted_attribute(model, "loss_history_", "plot_history")
+    if history is not None:
+        values = np.asarray(history, dtype=np.float64)
         iters = np.asarray(model.loss_history_iter_)
-    elif hasattr(model, "fit"):  # an estimator, not fitted yet
-        from ..core.exceptions import NotFittedError
-        raise NotFittedError(f"This {type(model).__name__} instance is not fitted yet: call "
-                             "fit(X) before plot_history.")
     else:
-        try:
-            values = np.asarray(model, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise TypeError(f"model must be a fitted NMF or a sequence of objective values, "
-                            f"got {type(model).__name__} {model!r:.60}.") from None
+        values = float_array(model, "model", "a fitted NMF or a sequence of objective values",
+                             sparse=False)
         if values.ndim != 1:
             raise ValueError(f"the objective values must be a 1-D sequence (one per "
                              f"iteration), got shape {values.shape}.")
@@ -92,7 +89,6 @@ def plot_history(model, path=None, *, dpi=100, title=None):
 def plot_parts(components, image_shape, path=None, *, n_cols=None, cmap="gray_r", dpi=100,
                title=None):
     """The components as a grid of images (parts_grid), each scaled to its own maximum."""
-    from .images import parts_grid
     grid = parts_grid(components, image_shape, n_cols=n_cols, padding=1, pad_value=np.nan)
     dpi = _check_dpi(dpi)
     h, w = grid.shape
@@ -130,13 +126,11 @@ def plot_consensus(survey_or_matrix, path=None, *, k=None, cmap="viridis", dpi=1
         title = f"consensus, k = {k}"
     else:
         from scipy.cluster.hierarchy import leaves_list
-
-        from ..rank.survey import _check_consensus, _tree
         if k is not None:
             raise ValueError(f"k={k!r} picks a rank of a RankSurvey; a consensus matrix is "
                              "drawn as it is: leave k out, or pass the survey.")
-        C = _check_consensus(survey_or_matrix)
-        order = leaves_list(_tree(C)[0])
+        C = check_consensus(survey_or_matrix)
+        order = leaves_list(consensus_tree(C)[0])
         title = "consensus"
     fig = _figure((5, 4.3))
     ax = fig.add_subplot()

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from .images import components_array
-from ..core.random import check_random_state
 from ..core.params import check_float, check_int
+from ..core.random import legacy_random_state
+from .inputs import components_array, float_array
 
 __all__ = ["top_terms", "document_topics", "make_topic_corpus", "TopicCorpus", "TOPIC_WORDS"]
 
@@ -114,13 +114,7 @@ def document_topics(W):
         raise TypeError(f"W must be the document-topic array (n_documents, n_topics) of "
                         f"fit_transform(X) or transform(X), got a {type(W).__name__}: call "
                         "model.transform(X) first.")
-    if sp.issparse(W):
-        W = W.toarray()
-    try:
-        W = np.asarray(W, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"W must be a numeric array (n_documents, n_topics), got "
-                        f"{type(W).__name__} {W!r:.60}.") from None
+    W = float_array(W, "W", "a numeric array (n_documents, n_topics)")
     if W.ndim != 2:
         raise ValueError(f"W must be 2-D (n_documents, n_topics), got shape {W.shape}.")
     if not np.all(np.isfinite(W)) or (W.size and W.min() < 0):
@@ -168,9 +162,7 @@ def make_topic_corpus(n_documents=300, n_topics=None, words_per_document=60, con
     if background == 1.0:
         raise ValueError("background must be in [0, 1), got 1.0: with 1 no word would come "
                          "from a topic.")
-    rng = check_random_state(random_state)
-    if isinstance(rng, np.random.Generator):
-        rng = np.random.RandomState(rng.integers(2**32))
+    rng = legacy_random_state(random_state)
     names = names[:n_topics]
     topic_words = tuple(TOPIC_WORDS[t] for t in names)
     vocabulary = np.array([w for words in topic_words for w in words] + list(_COMMON))

@@ -15,20 +15,42 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..kernels import dense, sparse
-from .threads import effective_n_threads, threads_for
 from .arrays import check_dense, check_mask, check_sparse, from_frame
+from .threads import effective_n_threads, threads_for
+
+# The two internal sides: 'w' is the factor along the internal matrix's rows, 'h' the other.
+OTHER_SIDE = {"w": "h", "h": "w"}
 
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
 _TILE_MAX_BYTES = 1 << 22
 
 
-def _extreme_scale(vmax, dtype):
+def tiny_for(dtype, vmax):
+    """Below this, an entry of W H is read as this (never divided by 0): a thousandth of the
+    dtype's epsilon relative to the largest entry of V (internal units)."""
+    return float(np.finfo(dtype).eps) * vmax * 1e-3
+
+
+def extreme_scale(vmax, dtype):
     """A power of 4 that brings vmax near 1 when its magnitude risks over/underflow, else 1."""
     limit = 40 if dtype == np.float32 else 200
     if vmax <= 0 or abs(np.log2(vmax)) < limit:
         return 1.0
     return 4.0 ** round(np.log2(vmax) / 2)
+
+
+def external_divergence(values, scale, beta):
+    """Divergences of data divided by scale, in the data's units: D_beta scales as
+    scale^beta. With extreme data this can overflow to inf; external_error does not."""
+    with np.errstate(over="ignore"):
+        return np.asarray(values, dtype=np.float64) * np.float64(scale) ** beta
+
+
+def external_error(value, scale, beta):
+    """scikit-learn's reconstruction_err_, sqrt(2 D), of a divergence of data divided by
+    scale, in the data's units."""
+    return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(scale) ** beta)
 
 
 class Matrix:
@@ -50,7 +72,7 @@ class Matrix:
             self.kind, self.transposed = "csr", False
             self.shape, self.dtype = csr.shape, csr.dtype
             vmax = float(csr.data.max()) if csr.nnz else 0.0
-            self.scale = _extreme_scale(vmax, self.dtype)
+            self.scale = extreme_scale(vmax, self.dtype)
             if self.scale != 1.0:
                 csr.data /= self.dtype.type(self.scale)
             idx = np.int32 if max(csr.nnz, *csr.shape) < 2**31 - 1 else np.int64
@@ -78,7 +100,7 @@ class Matrix:
             self.kind = "dense"
             self.shape, self.dtype = arr.shape, arr.dtype
             vmax = float(np.nanmax(arr) if self.masked else amax)
-            self.scale = _extreme_scale(vmax, self.dtype)
+            self.scale = extreme_scale(vmax, self.dtype)
             if self.scale != 1.0:
                 arr = arr / self.dtype.type(self.scale)
             self.transposed = not arr.flags.c_contiguous and arr.flags.f_contiguous
@@ -95,9 +117,7 @@ class Matrix:
                 self.n_observed = self.V.size
             self.nnz = self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0
-        eps = float(np.finfo(self.dtype).eps)
-        # Below this, a product W H is read as this (never divided by 0).
-        self.tiny = eps * self.vmax * 1e-3
+        self.tiny = tiny_for(self.dtype, self.vmax)
         self._buf = {}
         # the kernels' specialization, named explicitly where V is passed as None
         self._ctype = "float" if self.dtype == np.float32 else "double"
@@ -154,6 +174,12 @@ class Matrix:
         return np.where(np.isnan(V), means[None, :].astype(V.dtype), V)
 
     # -- orientation -------------------------------------------------------------------
+    @property
+    def w_side(self):
+        """The internal side holding the caller's W: 'h' when V is used through its
+        transpose, 'w' otherwise."""
+        return "h" if self.transposed else "w"
+
     @property
     def internal_shape(self):
         m, n = self.shape
@@ -237,11 +263,6 @@ class Matrix:
             sparse.kl_numerator(*self.X, W, Ht, out, self.tiny, n_threads)
         return out
 
-    def general(self, beta):
-        """Whether updates need the general products (beta_products): beta other than 1 and
-        2, or missing values."""
-        return self.masked or beta not in (1.0, 2.0)
-
     def beta_products(self, W, Ht, num, den, h_side, beta, n_threads):
         """num, den of the general multiplicative update of W (h_side false) or Ht:
         num = (V o WH^(beta-2)) B, den = WH^(beta-1) B over the observed entries."""
@@ -258,9 +279,9 @@ class Matrix:
         # Every entry is observed: the zeros of V enter den (not num), exactly, through
         # tiles of WH that are never stored whole.
         sparse.beta_numerator(*X, A, B, num, None, beta, self.tiny, n_threads)
-        dense.beta_products[self._ctype](None, W, Ht, h_side, None, den, self.buffers(n_threads),
-                             self.buffers(n_threads, 1), self.col_block, beta, self.tiny,
-                             n_threads)
+        dense.beta_products[self._ctype](None, W, Ht, h_side, None, den,
+                                         self.buffers(n_threads), self.buffers(n_threads, 1),
+                                         self.col_block, beta, self.tiny, n_threads)
 
     # -- objective -----------------------------------------------------------------------
     def divergence(self, W, Ht, beta, n_threads):
@@ -272,8 +293,8 @@ class Matrix:
         if self.masked:
             return sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, True, n_threads)
         if beta not in (1.0, 2.0):
-            zeros = dense.objective[self._ctype](None, W, Ht, self.buffers(n_threads), beta, self.tiny,
-                                     n_threads)
+            zeros = dense.objective[self._ctype](None, W, Ht, self.buffers(n_threads), beta,
+                                                 self.tiny, n_threads)
             return zeros + sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
                                                n_threads)
         stored = sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
@@ -284,13 +305,10 @@ class Matrix:
         return stored - self.total + float(W64.sum(axis=0) @ H64.sum(axis=0))
 
     def external_divergence(self, values, beta):
-        """Internal divergences in the caller's units (D_beta scales as s^beta).
-
-        With extreme data this can overflow to inf; external_error does not.
-        """
-        with np.errstate(over="ignore"):
-            return np.asarray(values, dtype=np.float64) * np.float64(self.scale) ** beta
+        """Internal divergences in the caller's units (see external_divergence)."""
+        return external_divergence(values, self.scale, beta)
 
     def external_error(self, value, beta):
-        """scikit-learn's reconstruction_err_, sqrt(2 D), in the caller's units."""
-        return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(self.scale) ** beta)
+        """scikit-learn's reconstruction_err_ in the caller's units (see external_error)."""
+        return external_error(value, self.scale, beta)
+

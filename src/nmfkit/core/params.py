@@ -14,6 +14,10 @@ from .exceptions import InvalidParameterError
 LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "spa", "custom")
 SOLVERS = ("auto", "mu", "amu", "hals", "ehals", "cd")
+# Solvers that minimize the Frobenius loss of fully observed data only ('cd' is 'hals').
+FROBENIUS_ONLY_SOLVERS = ("hals", "cd", "ehals")
+# Starts that differ from run to run (restarts and surveys draw them anew each time).
+RANDOM_INITS = ("random", "nndsvdar")
 
 
 def _kind(value):
@@ -84,11 +88,10 @@ def beta_to_float(beta_loss):
                                 f"{_kind(beta_loss)}.")
 
 
-def beta_gamma(beta):
-    """The exponent of the multiplicative update that keeps D_beta monotone (Fevotte &
-    Idier 2011: 1 / (2 - beta) below 1, 1 / (beta - 1) above 2, 1 in between)."""
-    if beta < 1.0:
-        return 1.0 / (2.0 - beta)
-    if beta > 2.0:
-        return 1.0 / (beta - 1.0)
-    return 1.0
+def loss_name(beta):
+    """The name of the loss of beta: 'frobenius', 'kullback-leibler', 'itakura-saito', or
+    'beta=<beta>' for the other beta-divergences."""
+    for name, value in LOSSES.items():
+        if value == beta:
+            return name
+    return f"beta={beta:g}"

@@ -17,3 +17,12 @@ def check_random_state(seed):
         return seed
     raise TypeError(f"random_state must be None, an int or a numpy RandomState / Generator, "
                     f"got {seed!r}.")
+
+
+def legacy_random_state(seed):
+    """check_random_state(seed) as a RandomState: a Generator seeds a new RandomState from one
+    draw, for code whose draws are RandomState's (so a given seed gives the same numbers)."""
+    rng = check_random_state(seed)
+    if isinstance(rng, np.random.Generator):
+        return np.random.RandomState(rng.integers(2**32))
+    return rng

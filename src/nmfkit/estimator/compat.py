@@ -13,6 +13,8 @@ import warnings
 
 import numpy as np
 
+from ..core.exceptions import NotFittedError
+
 try:
     import sklearn as _sklearn
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
@@ -30,9 +32,6 @@ def _version(text):
 
 #: (major, minor) of the installed scikit-learn, or None without it.
 SKLEARN_VERSION = _version(_sklearn.__version__) if _sklearn is not None else None
-
-from ..core.exceptions import InvalidParameterError  # noqa: F401 (re-exported
-
 
 # -- feature names (as sklearn.utils.validation does it) ------------------------------------
 def get_feature_names(X):
@@ -275,8 +274,10 @@ class FeaturesOutMixin:
 # The estimators' bases: scikit-learn's when it is installed (HTML repr, set_output, tags for
 # check_estimator), the stand-ins above otherwise.
 try:
-    from sklearn.base import BaseEstimator as EstimatorBase
-    from sklearn.base import ClassNamePrefixFeaturesOutMixin as NamesMixin
-    from sklearn.base import TransformerMixin as TransformerBase
+    from sklearn.base import (
+        BaseEstimator as EstimatorBase,
+        ClassNamePrefixFeaturesOutMixin as NamesMixin,
+        TransformerMixin as TransformerBase,
+    )
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
     EstimatorBase, NamesMixin, TransformerBase = BaseEstimator, FeaturesOutMixin, TransformerMixin

@@ -12,14 +12,15 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from .compat import EstimatorBase, NamesMixin, TransformerBase
-from .nmf import NMF, _Tags, _regularization
-
+from ..core.arrays import check_dense, check_sparse, from_frame
 from ..core.exceptions import ConvergenceWarning
 from ..core.matrix import Matrix
-from ..core.threads import effective_n_threads
 from ..core.params import check_bool, check_float, check_int
-from ..core.arrays import check_dense, check_sparse, from_frame
+from ..core.penalty import regularization
+from ..core.threads import effective_n_threads
+from .base import NMFTags
+from .compat import EstimatorBase, NamesMixin, TransformerBase
+from .nmf import NMF
 
 __all__ = ["MiniBatchNMF"]
 
@@ -33,7 +34,7 @@ def _rows(X):
     return check_dense(X, "X", allow_nan=True)
 
 
-class MiniBatchNMF(_Tags, NamesMixin, TransformerBase, EstimatorBase):
+class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
     """Mini-batch nonnegative matrix factorization X ~= W H, built on nmfkit's streaming
     update (nmfkit.NMF.partial_fit).
 
@@ -144,7 +145,7 @@ class MiniBatchNMF(_Tags, NamesMixin, TransformerBase, EstimatorBase):
         if self.transform_max_iter is not None:
             check_int(self.transform_max_iter, "transform_max_iter")
         model = self._model(forget ** (batch / n_samples))
-        model._options()
+        model._spec()  # every parameter of the model checked now
         return model, batch
 
     def _set_budget(self, model, fitting):
@@ -157,12 +158,13 @@ class MiniBatchNMF(_Tags, NamesMixin, TransformerBase, EstimatorBase):
     def _cost(self, model, batch, W, H):
         """(divergence, penalized objective) of the batch for W and H, the caller's units."""
         M = Matrix(batch)
-        beta = model._options()["beta"]
+        spec = model._spec()
+        beta = spec.beta
         Wi, Hti = M.to_internal(W, H)
         div = float(M.external_divergence(M.divergence(Wi, Hti, beta, effective_n_threads()),
                                           beta))
-        l1W, l2W, l1H, l2H = _regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
-                                             M.shape)
+        l1W, l2W, l1H, l2H = regularization(spec.alpha_W, spec.alpha_H, spec.l1_ratio,
+                                            M.shape)
         W64, H64 = W.astype(np.float64), H.astype(np.float64)
         penalty = (l1W * W64.sum() + 0.5 * l2W * np.sum(W64 ** 2) + l1H * H64.sum()
                    + 0.5 * l2H * np.sum(H64 ** 2))

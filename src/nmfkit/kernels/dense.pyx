@@ -3,7 +3,7 @@
 # Conventions: V (m x n) is C-contiguous; W (m x k) and Ht (n x k) are C-contiguous, so
 # that V ~= W Ht^T and both factor updates are row-parallel. All parallelism is OpenMP:
 # each thread calls BLAS on its own block, so the caller keeps BLAS itself single-threaded
-# meanwhile (nmfkit._threads.blas_single_threaded), or the two pools would multiply.
+# meanwhile (nmfkit.core.threads.blas_single_threaded), or the two pools would multiply.
 # WH is never stored whole: a thread forms one tile of it at a time in its own row of `buf`
 # (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
 # count, and every sum is added up in block order: the same bits on any thread count.
@@ -334,7 +334,7 @@ cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t
     # sum over a tile of d_KL(v | wh), wh = t (rows x cols, dense), in double; NaN v left
     # out. beta_div's general dispatch, specialized: KL's objective is a hot loop.
     cdef Py_ssize_t i, j
-    cdef double part = 0.0, x, wh, row
+    cdef double part = 0.0, x, row
     cdef floating ftiny = <floating> tiny
     cdef floating fwh
     for i in range(rows):

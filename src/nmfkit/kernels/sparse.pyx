@@ -160,7 +160,7 @@ def beta_stored(const index_t[::1] indptr not None, const index_t[::1] indices n
     """Sum over X's stored entries of d(x | wh) (observed_only) or d(x | wh) - d(0 | wh).
 
     X CSR (r x c), A (r x k), B (c x k) IN; in double. The second form is what a sparse
-    V adds to the divergence of an all-zero matrix (see _dense.objective with V None).
+    V adds to the divergence of an all-zero matrix (see dense.objective with V None).
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, p, ch
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK

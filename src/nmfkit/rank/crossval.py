@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..core.arrays import check_dense
+from ..core.params import check_float, check_int
+from ..core.random import legacy_random_state
+from ..core.spec import FitSpec
 from ..estimator.nmf import NMF
 from ..solvers.init import check_init_rank
-from ..core.random import check_random_state
-from .survey import parse_ks
-from ..core.params import beta_to_float, check_float, check_int
-from ..core.arrays import check_dense
+from .ks import parse_ks
 
 __all__ = ["rank_cv", "RankCV"]
 
@@ -123,8 +124,11 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
     ks = parse_ks(ks, low=1)
     holdout = check_float(holdout, "holdout", 0.0, 0.5, low_open=True)
     n_repeats = check_int(n_repeats, "n_repeats")
-    beta = beta_to_float(beta_loss)
-    if callback is not None and not callable(callback):
+    # the parameters of every fit, checked as NMF checks them, before any work
+    spec = FitSpec.from_params(dict(
+        init=init, solver=solver, beta_loss=beta_loss, tol=tol, max_iter=max_iter,
+        alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, random_state=random_state))
+    if callback is not None and not callable(callback):  # called as (k, repeat, test_error)
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
     if isinstance(init, str) and init == "custom":
         raise ValueError("init='custom' needs a W and an H for every rank, which rank_cv does "
@@ -139,9 +143,7 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
     # shape, dtype and values checked here, naming V (NaN entries are missing values)
     X = check_dense(V, "V", allow_nan=True)
     check_init_rank(init, max(ks), X.shape, ks)  # before any fit
-    rng = check_random_state(random_state)
-    if isinstance(rng, np.random.Generator):  # the draws below are RandomState's
-        rng = np.random.RandomState(rng.integers(2**32))
+    rng = legacy_random_state(spec.random_state)  # the draws below are RandomState's
     test = np.empty((n_repeats, len(ks)))
     train = np.empty((n_repeats, len(ks)))
     Xf = X.astype(np.float64)
@@ -156,7 +158,7 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
                         alpha_H=alpha_H, l1_ratio=l1_ratio)
             W = model.fit_transform(X, mask=observed)
             WH = W.astype(np.float64) @ model.components_.astype(np.float64)
-            loss = _entry_loss(Xf, WH, beta)
+            loss = _entry_loss(Xf, WH, spec.beta)
             test[r, i] = loss[hidden].mean()
             train[r, i] = loss[observed].mean()
             if callback is not None:
@@ -165,8 +167,6 @@ def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="a
         raise ValueError(f"The held-out errors overflow float64 (the largest entry of V is "
                          f"{np.nanmax(Xf):.3g}): divide V by a constant first; the ranking of "
                          "the ranks does not change.")
-    loss_name = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(
-        beta, f"beta={beta:g}")
     return RankCV(ks=np.array(ks), test_error=test.mean(axis=0), train_error=train.mean(axis=0),
                   test_errors=test, train_errors=train, holdout=holdout, n_repeats=n_repeats,
-                  beta_loss=loss_name)
+                  beta_loss=spec.loss_name)

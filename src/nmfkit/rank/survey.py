@@ -4,12 +4,8 @@ For each rank k, `rank_survey` runs n_runs factorizations of V from random start
 the other on the same prepared matrix (V is validated and laid out for the kernels once).
 Each run assigns every row of V (a sample, scikit-learn's convention) to the factor with the
 largest entry in its row of W; the consensus matrix C_k is the fraction of runs in which two
-rows land together. A rank whose clustering is reproducible has C_k close to 0/1 everywhere,
-which two summaries measure:
-
-- cophenetic correlation (Brunet et al. 2004): the Pearson correlation between the distances
-  1 - C_k and the cophenetic distances of the average-linkage tree built on them;
-- dispersion (Kim & Park 2007): the mean of 4 (C_ij - 1/2)^2 over all entries.
+rows land together, summarized by its cophenetic correlation and its dispersion (see
+nmfkit.rank.consensus).
 
 Alongside: rss = ||V - W H||_F^2 and evar = 1 - rss / ||V||_F^2 of the best run (lowest
 objective) of each k, computed from the factors without forming W H.
@@ -20,129 +16,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.random import check_random_state
-from ..solvers import init as init_mod
-from ..estimator.nmf import NMF, _check_problem, _floor
 from ..core.exceptions import ConvergenceWarning
 from ..core.matrix import Matrix
-from ..solvers.alternating import run
+from ..core.params import RANDOM_INITS, check_int
+from ..core.spec import FitSpec
 from ..core.threads import blas_single_threaded, effective_n_threads
-from ..core.params import check_int
+from ..solvers import init as starts
+from ..solvers.alternating import run
+from .consensus import consensus_matrix, consensus_tree, dispersion, tree_cophenetic
+from .ks import parse_ks
 
-__all__ = ["rank_survey", "RankSurvey", "consensus_matrix", "cophenetic_correlation",
-           "dispersion", "parse_ks"]
+__all__ = ["rank_survey", "RankSurvey"]
 
 # Above this many rows a consensus matrix (m x m doubles per rank) gets a warning.
 _LARGE_M = 5000
 # Inits that differ from run to run; a consensus over identical runs says nothing.
-_RANDOM_INITS = ("random", "nndsvdar")
-
-
-def parse_ks(ks, low=2):
-    """Ranks as a tuple of distinct ints >= low, in the order given.
-
-    Accepts an iterable of ints, a range, or a string such as "2-8", "2,4,6" or "2-4,8".
-    """
-    if isinstance(ks, str):
-        values = []
-        for part in ks.replace(" ", "").split(","):
-            lo, sep, hi = part.partition("-")
-            try:
-                if sep:
-                    a, b = int(lo), int(hi)
-                    if b < a:
-                        raise ValueError
-                    values.extend(range(a, b + 1))
-                else:
-                    values.append(int(lo))
-            except ValueError:
-                raise ValueError(f"ks: cannot read {part!r} in {ks!r}; write ranks as '2-8', "
-                                 "'2,4,6' or '2-4,8'.") from None
-        ks = values
-    try:
-        ks = list(ks)
-    except TypeError:
-        raise TypeError(f"ks must be an iterable of integers (e.g. range(2, 9)) or a string "
-                        f"such as '2-8', got {ks!r}.") from None
-    if not ks:
-        raise ValueError("ks is empty; give at least one rank, e.g. ks=range(2, 9).")
-    out = tuple(check_int(k, "each rank in ks", low) for k in ks)
-    if len(set(out)) != len(out):
-        raise ValueError(f"ks has repeated ranks: {list(out)}; give each rank once.")
-    return out
-
-
-def consensus_matrix(labels):
-    """C (m x m): the fraction of label vectors in which rows i and j have the same label.
-
-    labels : int array (n_runs, m), one cluster label per row of V and run.
-    Computed as Z Z^T / n_runs with Z the one-hot (m x sum of label counts) matrix of all
-    runs side by side, one matrix product.
-    """
-    labels = np.asarray(labels)
-    if labels.ndim != 2 or labels.shape[0] < 1:
-        raise ValueError(f"labels must be 2-D (n_runs, n_rows) with n_runs >= 1, got shape "
-                         f"{labels.shape}.")
-    n_runs, m = labels.shape
-    blocks = []
-    for lab in labels:
-        _, inverse = np.unique(lab, return_inverse=True)
-        Z = np.zeros((m, inverse.max() + 1 if m else 0))
-        Z[np.arange(m), inverse] = 1.0
-        blocks.append(Z)
-    Z = np.hstack(blocks)
-    C = Z @ Z.T
-    C /= n_runs
-    return C
-
-
-def _check_consensus(C):
-    """A consensus matrix: square, at least 2 x 2, every entry a fraction in [0, 1]."""
-    try:
-        C = np.asarray(C, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"the consensus matrix must be a square array of fractions in [0, 1] "
-                        f"(e.g. RankSurvey.consensus[k]), got a {type(C).__name__}.") from None
-    if C.ndim != 2 or C.shape[0] != C.shape[1] or C.shape[0] < 2:
-        raise ValueError(f"the consensus matrix must be square with at least 2 rows, got shape "
-                         f"{C.shape}.")
-    if not np.all((C >= 0) & (C <= 1)):  # also False for NaN
-        bad = C[~((C >= 0) & (C <= 1))][0]
-        raise ValueError(f"the consensus matrix holds fractions of runs, in [0, 1]; it has "
-                         f"the entry {float(bad):g}: pass RankSurvey.consensus[k] or "
-                         "consensus_matrix(labels).")
-    return C
-
-
-def _tree(C):
-    """Average-linkage tree on the distances 1 - C, and those distances (condensed)."""
-    from scipy.cluster.hierarchy import linkage
-    from scipy.spatial.distance import squareform
-    D = 1.0 - C
-    np.fill_diagonal(D, 0.0)
-    d = squareform(np.clip(D, 0.0, 1.0), checks=False)
-    return linkage(d, method="average"), d
-
-
-def cophenetic_correlation(C):
-    """Pearson correlation of 1 - C with the cophenetic distances of its average-linkage tree.
-
-    1 for a consensus of zeros and ones (perfectly reproducible clusters); lower as the
-    clustering varies between runs. NaN when all distances are equal (as R's NMF gives NA),
-    e.g. when every run puts all rows in one cluster.
-    """
-    return _cophenetic(*_tree(_check_consensus(C)))
-
-
-def _cophenetic(Z, d):
-    from scipy.cluster.hierarchy import cophenet
-    return float("nan") if np.ptp(d) == 0 else float(cophenet(Z, d)[0])
-
-
-def dispersion(C):
-    """Kim & Park (2007): mean over all entries of 4 (C_ij - 1/2)^2; 1 for a 0/1 consensus."""
-    C = _check_consensus(C)
-    return float(np.mean(4.0 * (C - 0.5) ** 2))
 
 
 @dataclass
@@ -180,6 +68,29 @@ class RankSurvey:
 def _frobenius_rss(M, W, Ht, n_threads):
     """||V - W H||_F^2 in the caller's units, from the factors (no m x n array)."""
     return 2.0 * M.divergence(W, Ht, 2.0, n_threads) * M.scale ** 2
+
+
+def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback):
+    """n_runs factorizations of the prepared V (M) at rank k, each from its own start drawn
+    from rng on V_init (M.for_init()). Returns the cluster of each row of V in each run
+    (n_runs x m: the factor with the largest entry in the row's W), the best run (lowest
+    objective) and how many runs stopped at max_iter before meeting tol."""
+    floor = spec.floor_value(M, k)
+    labels = np.empty((n_runs, M.shape[0]), dtype=np.intp)
+    best, n_unconverged = None, 0
+    for r in range(n_runs):
+        W0, H0 = starts.initialize(V_init, k, init, rng)
+        Wi, Hti = M.to_internal(W0, H0, scaled=True)
+        res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver, max_iter=spec.max_iter,
+                  tol=spec.tol, penalty=penalty, floor=floor, check_every=spec.check_every)
+        n_unconverged += not res.converged and spec.tol > 0
+        rows = res.Ht if M.transposed else res.W  # the factor along V's rows
+        labels[r] = np.argmax(rows, axis=1)
+        if best is None or res.history[-1] < best.history[-1]:
+            best = res
+        if callback is not None:
+            callback(k, r, float(M.external_divergence([res.history[-1]], spec.beta)[0]))
+    return labels, best, n_unconverged
 
 
 def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init="random",
@@ -232,66 +143,52 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     if not isinstance(verbose, (bool, np.bool_)):  # True / False as for NMF
         verbose = check_int(verbose, "verbose", 0)
     verbose = int(verbose)
-    if not isinstance(init, str) or init not in _RANDOM_INITS:
+    if not isinstance(init, str) or init not in RANDOM_INITS:
         raise ValueError(f"init must be 'random' or 'nndsvdar' for a rank survey, got {init!r}: "
                          "the consensus compares runs from different starts, and the other "
                          "initializations give the same start every time.")
-    if callback is not None and not callable(callback):
+    if callback is not None and not callable(callback):  # called as (k, run, objective)
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
-    # One estimator validates the shared parameters exactly as NMF does.
-    proto = NMF(ks[0], init=init, solver=solver, beta_loss=beta_loss, tol=tol,
-                max_iter=max_iter, alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio,
-                floor=floor, check_every=check_every)
-    opts = proto._options()
-    rng = check_random_state(random_state)
+    # the parameters every run shares, checked as NMF checks them
+    spec = FitSpec.from_params(dict(
+        init=init, solver=solver, beta_loss=beta_loss, tol=tol, max_iter=max_iter,
+        alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, floor=floor,
+        check_every=check_every, random_state=random_state))
+    rng = spec.random_state_checked()
     M = Matrix(V, "V", mask=mask)
-    _check_problem(M, opts)
+    spec = spec.for_data(M)
     m = M.shape[0]
     if m < 2:
         raise ValueError(f"V has {m} row(s); a consensus needs at least 2 rows (samples).")
     # before any run, rather than at the first rank that cannot start
-    init_mod.check_init_rank(init, max(ks), M.shape, ks)
+    starts.check_init_rank(init, max(ks), M.shape, ks)
     if m > _LARGE_M:
         warnings.warn(f"V has {m} rows: each consensus matrix is {m} x {m} "
                       f"({8 * m * m / 2**30:.1f} GiB per rank); survey a subsample of rows to "
                       "save memory and time.", UserWarning, stacklevel=2)
-    penalty = proto._penalty(M, opts["beta"])
+    penalty = spec.penalty(M)
     sq_norm = M.sq_norm * M.scale ** 2
     n_threads = effective_n_threads()
-    Vext = M.for_init()
+    V_init = M.for_init()
 
     out = {name: np.empty(len(ks)) for name in
            ("cophenetic", "dispersion", "rss", "evar", "objective")}
     consensus, order, factors = {}, {}, {}
     n_unconverged = 0
-    with blas_single_threaded():
+    with blas_single_threaded():  # also keeps the SVD of nndsvdar thread-count independent
         for i, k in enumerate(ks):
-            floor_k = _floor(M, k, floor)
-            labels = np.empty((n_runs, m), dtype=np.intp)
-            best = None
-            for r in range(n_runs):
-                W0, H0 = init_mod.initialize(Vext, k, init, rng)
-                Wi, Hti = M.to_internal(W0, H0, scaled=True)
-                res = run(M, Wi, Hti, beta=opts["beta"], solver=opts["solver"],
-                          max_iter=opts["max_iter"], tol=opts["tol"], penalty=penalty,
-                          floor=floor_k, check_every=opts["check_every"])
-                n_unconverged += not res.converged and opts["tol"] > 0
-                rows = res.Ht if M.transposed else res.W  # the factor along V's rows
-                labels[r] = np.argmax(rows, axis=1)
-                if best is None or res.history[-1] < best.history[-1]:
-                    best = res
-                if callback is not None:
-                    callback(k, r, float(M.external_divergence([res.history[-1]],
-                                                               opts["beta"])[0]))
+            labels, best, n_missed = _runs_of_rank(M, V_init, spec, k, n_runs, init, rng,
+                                                   penalty, callback)
+            n_unconverged += n_missed
             C = consensus_matrix(labels)
-            Z, d = _tree(C)
+            Z, d = consensus_tree(C)
             consensus[k], order[k] = C, leaves_list(Z)
-            out["cophenetic"][i] = _cophenetic(Z, d) if n_runs > 1 else np.nan
+            out["cophenetic"][i] = tree_cophenetic(Z, d) if n_runs > 1 else np.nan
             out["dispersion"][i] = dispersion(C) if n_runs > 1 else np.nan
             rss = _frobenius_rss(M, best.W, best.Ht, n_threads)
             out["rss"][i] = rss
             out["evar"][i] = 1.0 - rss / sq_norm if sq_norm > 0 else float("nan")
-            out["objective"][i] = M.external_divergence([best.history[-1]], opts["beta"])[0]
+            out["objective"][i] = M.external_divergence([best.history[-1]], spec.beta)[0]
             factors[k] = M.to_external(best.W, best.Ht)
             if verbose:
                 print(f"nmfkit rank_survey: k={k}: cophenetic {out['cophenetic'][i]:.4f}, "
@@ -299,9 +196,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
                       f"evar {out['evar'][i]:.4f}")
     if n_unconverged:
         warnings.warn(f"{n_unconverged} of {n_runs * len(ks)} runs reached max_iter="
-                      f"{opts['max_iter']} before tol={opts['tol']}; increase max_iter for "
+                      f"{spec.max_iter} before tol={spec.tol}; increase max_iter for "
                       "steadier consensus matrices.", ConvergenceWarning, stacklevel=2)
-    loss = {2.0: "frobenius", 1.0: "kullback-leibler", 0.0: "itakura-saito"}.get(
-        opts["beta"], f"beta={opts['beta']:g}")
     return RankSurvey(ks=np.array(ks), consensus=consensus, order=order, factors=factors,
-                      n_runs=n_runs, beta_loss=loss, **out)
+                      n_runs=n_runs, beta_loss=spec.loss_name, **out)

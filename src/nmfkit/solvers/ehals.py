@@ -22,9 +22,12 @@ so the kernel also writes it to one of two `kept` buffers, alternately.
 
 import numpy as np
 
-from ..kernels import dense, steps
-from .alternating import Progress, RunResult, _dot64, frobenius_steps, inner_steps
 from ..core.threads import effective_n_threads, threads_for
+from ..kernels import steps
+from ..losses import Frobenius
+from .progress import Progress, RunResult
+
+__all__ = ["run_extrapolated"]
 
 BETA0 = 0.25
 ETA = 2.0
@@ -36,6 +39,7 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
                      callback=None, shuffle=None):
     """Extrapolated HALS from internal (W, Ht); the best pair is left in W, Ht. shuffle:
     None, or the RandomState drawing the column order of each HALS sweep."""
+    loss = Frobenius()
     n_threads = effective_n_threads()
     k = W.shape[1]
     out = {"w": W, "h": Ht}
@@ -47,24 +51,29 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     kept = [out[s0].copy(), np.empty_like(out[s0])]
     best = 0  # kept[best] and last[s1] hold the best pair
     nums = {s: np.empty_like(out[s]) for s in out}
-    step_threads = {s: threads_for(2.0 * k * k * out[s].shape[0], n_threads) for s in out}
-    grams = {s: dense.gram(out[s], np.empty((k, k), dtype=M.dtype), step_threads[s])
+    step_threads = {s: threads_for(loss.row_work(k) * out[s].shape[0], n_threads)
+                    for s in out}
+    grams = {s: loss.denominator(out[s], step_threads[s], np.empty((k, k), dtype=M.dtype))
              for s in out}
-    n_inner = {s: inner_steps("hals", out[s].shape[0], out[other].shape[0], k, M.nnz,
-                              M.kind == "dense") for s, other in ((s0, s1), (s1, s0))}
+    n_inner = {s: loss.inner_steps("hals", out[s].shape[0], out[other].shape[0], k, M.nnz,
+                                   M.kind == "dense") for s, other in ((s0, s1), (s1, s0))}
     copy_threads = {s: threads_for(4.0 * out[s].size, n_threads) for s in out}
 
+    def numerator(s, B):
+        # V B or V^T B for side s: the loss reads only the fixed factor B of its side
+        loss.numerator(M, B, B, s == "h", nums[s], n_threads)
+
     def hals(s, fixed):
-        frobenius_steps(cur[s], nums[s], grams[fixed], penalty.l1[s], penalty.l2[s], floor,
-                        M.tiny, "hals", n_inner[s], step_threads[s], shuffle)
+        loss.update(cur[s], nums[s], grams[fixed], penalty.l1[s], penalty.l2[s], floor, M.tiny,
+                    step_threads[s], solver="hals", n_inner=n_inner[s], shuffle=shuffle)
 
     def objective(A0, A1, s):
-        # ||V||^2 - 2 <A_s, V A_other> + <A0^T A0, A1^T A1>, with nums[s] = V A_other current
-        cross = _dot64(A0 if s == s0 else A1, nums[s])
-        value = 0.5 * (M.sq_norm - 2.0 * cross + _dot64(grams[s0], grams[s1]))
-        return max(value, 0.0) + penalty.value({s0: A0, s1: A1})
+        # from the statistics, with nums[s] = V A_other current
+        value = loss.product_objective(M.sq_norm, A0 if s == s0 else A1, nums[s], grams[s0],
+                                       grams[s1])
+        return value + penalty.value({s0: A0, s1: A1})
 
-    M.xb(out[s1], nums[s0], s0 == "h", n_threads)  # the first update's numerator
+    numerator(s0, out[s1])  # the first update's numerator
     f_best = objective(out[s0], out[s1], s0)
     progress = Progress(f_best, tol, verbose, callback)
     b, cap, plain = BETA0, 1.0, True  # the first step is plain: x_0 is no iterate
@@ -75,16 +84,16 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
         step = b if extrapolating and not plain else 0.0
         # the smaller factor against the other's extrapolated point (fresh products at it 1)
         if it > 1:
-            M.xb(cur[s1], nums[s0], s0 == "h", n_threads)
+            numerator(s0, cur[s1])
         hals(s0, s1)
         free = 1 - best
         steps.extrapolate(cur[s0], last[s0], kept[free], step, floor, copy_threads[s0])
         cur[s0], last[s0] = last[s0], cur[s0]
         # the other factor against the first one's extrapolated point
-        dense.gram(cur[s0], grams[s0], step_threads[s0])
-        M.xb(cur[s0], nums[s1], s1 == "h", n_threads)
+        loss.denominator(cur[s0], step_threads[s0], grams[s0])
+        numerator(s1, cur[s0])
         hals(s1, s0)
-        dense.gram(cur[s1], grams[s1], step_threads[s1])
+        loss.denominator(cur[s1], step_threads[s1], grams[s1])
         f = objective(cur[s0], cur[s1], s1)
         if plain and extrapolating and not f < f_best:
             # a plain HALS iteration from the best pair did not improve on it: the run has
@@ -97,13 +106,13 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             cur[s1], last[s1] = last[s1], cur[s1]
             b, cap = min(cap, GAMMA * b), min(1.0, GAMMA_BAR * cap)
             if step != 0.0:  # with step 0 the point is the iterate: its Gram is current
-                dense.gram(cur[s1], grams[s1], step_threads[s1])
+                loss.denominator(cur[s1], step_threads[s1], grams[s1])
         else:  # restart from the best pair, with one plain iteration
             cap, b, plain = b, b / ETA, True
             np.copyto(cur[s0], kept[best])
             np.copyto(last[s0], kept[best])
             np.copyto(cur[s1], last[s1])
-            dense.gram(cur[s1], grams[s1], step_threads[s1])
+            loss.denominator(cur[s1], step_threads[s1], grams[s1])
         if (it % check_every == 0 or it == max_iter) and progress.check(it, f_best):
             converged = True
             break

@@ -251,11 +251,6 @@ def least_squares_start(X, H):
     return np.ascontiguousarray(W, dtype=X.dtype)
 
 
-def default_init(k, shape):
-    """scikit-learn's default: 'nndsvda' when k <= min(m, n), else 'random'."""
-    return "nndsvda" if k <= min(shape) else "random"
-
-
 def initialize(X, k, init, random_state, W=None, H=None):
     """Starting (W (m x k), H (k x n)) for the data X (ndarray or CSR) in X's dtype."""
     dtype = X.dtype

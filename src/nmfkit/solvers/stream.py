@@ -44,10 +44,11 @@ batch is scaled internally like any fit); it is O(n k) whatever the rows seen.
 import numpy as np
 import scipy.sparse as sp
 
-from ..kernels import steps
-from ..core.matrix import Matrix
-from .alternating import run, solve_w
+from ..core.matrix import OTHER_SIDE, Matrix
 from ..core.threads import blas_single_threaded, effective_n_threads
+from ..losses import loss_for
+from .alternating import run
+from .polish import solve_w
 
 _FREE_ITER = 200        # iterations of a batch's own fit (phase 1), at most
 _ROWS_PER_COMPONENT = 3  # rows are held until a batch has this many per component
@@ -147,15 +148,16 @@ def _scaled(value, unit, power):
 
 
 def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, w_floor, w_penalty,
-                max_iter, solver="auto"):
+                max_iter, solver):
     """One batch: its own fit, then the update of H from the memory (see the module
     docstring). Returns (H_new (k x n), W_b), in the caller's units.
 
     M: the batch (a Matrix); H_ext: the current components (k x n); W0: a start for W_b in
     the caller's units; penalty_for(rows): the Penalty of a problem with that many rows
     (its H weights are used, in the caller's units); w_penalty, w_floor: the batch's own
-    penalty and floor (internal units); solver: the full fit's solver for phase 1 ('auto':
-    'ehals' for the Frobenius loss of fully observed data, 'mu' otherwise).
+    penalty and floor (internal units); solver: the full fit's solver for phase 1, resolved
+    as FitSpec.solver is ('ehals' for the Frobenius loss of fully observed data under
+    'auto', 'mu' otherwise).
 
     The memory is kept in the units of the first batch's internal scaling (state.scale:
     the caller's units unless the data's magnitude is extreme), so that it neither
@@ -164,15 +166,14 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, w_floor, w_penal
     n_threads = effective_n_threads()
     Wi, Hti = M.to_internal(W0, H_ext)
     factors = {"w": Wi, "h": Hti}
-    s_w = "h" if M.transposed else "w"
-    s_h = "w" if s_w == "h" else "h"
+    s_w = M.w_side
+    s_h = OTHER_SIDE[s_w]
     if state.scale is None:
         state.scale = M.scale
     ratio = M.scale / state.scale         # this batch's units in the memory's (a power of 4)
     root = float(np.sqrt(ratio))
-    fro = beta == 2.0 and not M.masked
-    if solver in ("auto", None):
-        solver = "ehals" if fro else "mu"
+    loss = loss_for(beta, M.masked)
+    fro = loss.has_product_objective  # finite sufficient statistics of the batches
     with blas_single_threaded():
         n, k = factors[s_h].shape
         m_b = M.shape[0]
@@ -198,14 +199,14 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, w_floor, w_penal
                     max_iter=max_iter, rtol=_W_RTOL)
             Wb = factors[s_w]
             num = np.empty((n, k), dtype=M.dtype)
-            M.xb(Wb, num, s_h == "h", n_threads)
+            loss.numerator(M, Wi, Hti, s_h == "h", num, n_threads)  # X_b^T W_b
             gram = Wb.T.astype(np.float64) @ Wb.astype(np.float64)
             A_b = num.astype(np.float64) * _scaled(1.0, ratio, 1.5)
             B_b = gram * ratio
             if B is not None and rho > 0:
                 A_b, B_b = rho * A + A_b, rho * B + B_b
             for _ in range(_H_SWEEPS):
-                delta = steps.hals_step(Ht, A_b, B_b, l1, l2, floor, 1)
+                delta = loss.update(Ht, A_b, B_b, l1, l2, floor, 0.0, 1, solver="hals")
                 if delta <= 1e-12 * float(np.einsum("ij,ij->", Ht, Ht)):
                     break
             factors[s_h][...] = Ht / root
