@@ -56,11 +56,11 @@ def test_matrix_dense_equals_csr(rng, dtype, m, n, k):
         a = np.full((rows_w, k), np.nan, dtype)
         b = np.full((rows_h, k), np.nan, dtype)
         if fn == "xb":
-            M.xb(Hi, a, False, nt)
-            M.xb(Wi, b, True, nt)
+            M.multiply(Hi, a, False, nt)
+            M.multiply(Wi, b, True, nt)
         else:
-            M.kl_num(Wi, Hi, a, False, nt)
-            M.kl_num(Wi, Hi, b, True, nt)
+            M.kl_numerator(Wi, Hi, a, False, nt)
+            M.kl_numerator(Wi, Hi, b, True, nt)
         assert a.dtype == b.dtype == dtype
         if M.transposed:  # internal W is the caller's H^T: swap back
             a, b = b, a
@@ -194,8 +194,8 @@ def test_matrix_results_do_not_depend_on_thread_count(rng, dtype):
         for nt in (1, 2, 3):
             a = np.full((m, k), np.nan, dtype)
             b = np.full((n, k), np.nan, dtype)
-            M.kl_num(Wi, Hi, a, False, nt)
-            M.kl_num(Wi, Hi, b, True, nt)
+            M.kl_numerator(Wi, Hi, a, False, nt)
+            M.kl_numerator(Wi, Hi, b, True, nt)
             results.append((a, b, M.divergence(Wi, Hi, 2.0, nt), M.divergence(Wi, Hi, 1.0, nt)))
     R = f64(V)[0] / np.maximum(f64(W)[0] @ f64(H)[0], M.tiny)
     assert_close(results[0][0], R @ f64(H)[0].T, dtype)

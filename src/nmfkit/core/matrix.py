@@ -157,7 +157,7 @@ class Matrix:
             return bool((self.V == 0).any())
         return self.n_observed > self.nnz or bool((self.X[2] == 0).any())
 
-    def for_init(self):
+    def filled(self):
         """V in the caller's orientation for the initialization, with the missing entries
         filled in: by the observed mean of their column (dense), or the observed entries
         divided by the observed fraction (sparse: an unbiased estimate of V for the SVD)."""
@@ -218,10 +218,12 @@ class Matrix:
         """Workspace of the tiled dense kernels: one row of L elements per thread.
 
         L is a fortieth of V (between 256 KiB and 4 MiB, at least one row of V), so two
-        threads use a twentieth; it depends on V alone up to many threads (the kernels' tiles
-        follow L, so results then do not depend on the thread count), and shrinks beyond so
-        that all threads together stay within a tenth of V (or 1 MiB). A sparse V is sized
-        as if dense. `which` tells apart the two buffers of beta_products.
+        threads use a twentieth. It shrinks when the threads together would hold more than a
+        tenth of V (or 1 MiB): L depends on V alone up to 4 threads (up to V's size / 40 MiB
+        threads when V is over 160 MiB), and the kernels' tiles follow L, so the dense KL and
+        general-beta results do not depend on the thread count up to there; beyond, their
+        last bits may differ. A sparse V is sized as if dense. `which` tells apart the two
+        buffers of beta_products.
         """
         buf = self._buf.get(which)
         if buf is None or buf.shape[0] != n_threads:
@@ -241,7 +243,7 @@ class Matrix:
         return int(max(16, min(256, -(-n // 8))))
 
     # -- products ------------------------------------------------------------------------
-    def xb(self, B, out, h_side, n_threads):
+    def multiply(self, B, out, h_side, n_threads):
         """out = V B (h_side false, B = Ht) or V^T B (h_side true, B = W): Frobenius numerators."""
         n_threads = threads_for(2.0 * self.nnz * B.shape[1], n_threads)
         if self.kind == "dense":
@@ -251,7 +253,7 @@ class Matrix:
             sparse.matmul(indptr, indices, data, B, out, n_threads)
         return out
 
-    def kl_num(self, W, Ht, out, h_side, n_threads):
+    def kl_numerator(self, W, Ht, out, h_side, n_threads):
         """KL numerators: (V / WH) Ht (h_side false) or (V / WH)^T W (h_side true)."""
         n_threads = threads_for(4.0 * self.nnz * W.shape[1], n_threads)
         if self.kind == "dense":

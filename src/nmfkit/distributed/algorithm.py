@@ -36,6 +36,7 @@ from ..core.arrays import check_factor
 from ..core.matrix import extreme_scale
 from ..core.params import RANDOM_INITS
 from ..core.threads import blas_single_threaded, effective_n_threads, threads_for
+from ..solvers.init import random_factor
 from ..solvers.progress import Progress
 from . import store
 from .config import DataStats
@@ -103,20 +104,13 @@ def _random_start(stats, rows, k, rng):
     by chunk (rows: the rows of each chunk).
 
     solvers.init.initialize draws H then W (m x k) row after row from rng: drawing W chunk
-    after chunk continues the same stream, so the start is the same numbers. It is written
-    here rather than called because V is not on the client (the mean comes from the chunks'
-    sums) and each W_c is to go to its own worker as it is drawn, never all W at once."""
-    n = stats.shape[1]
+    after chunk continues the same stream, so the start is the same numbers. initialize is
+    not called because V is not on the client (the mean comes from the chunks' sums) and
+    each W_c is to go to its own worker as it is drawn, never all W at once."""
     avg = stats.factor_scale(k)
-    H0 = np.abs((avg * rng.standard_normal(size=(k, n))).astype(stats.dtype, copy=False))
-    if not avg > 0:  # all-zero data: any positive start is as good as another
-        H0.fill(1.0)
-    yield H0
+    yield random_factor(rng, avg, (k, stats.shape[1]), stats.dtype)
     for r in rows:
-        Wc = np.abs((avg * rng.standard_normal(size=(r, k))).astype(stats.dtype, copy=False))
-        if not avg > 0:
-            Wc.fill(1.0)
-        yield Wc
+        yield random_factor(rng, avg, (r, k), stats.dtype)
 
 
 def _starting_point(data, k, init, rng, W, H, run):

@@ -2,7 +2,7 @@
 
 Drop-in for sklearn.decomposition.MiniBatchNMF (its parameters with their defaults, its
 fitted attributes, methods and early stopping), where each mini-batch step is
-nmfkit.NMF.partial_fit (see nmfkit._stream): the batch's own fit followed by the update of
+nmfkit.NMF.partial_fit (see nmfkit.solvers.stream): the batch's own fit followed by the update of
 the components from the statistics of the batches seen, which ends far closer to the full
 fit than scikit-learn's one multiplicative step per batch.
 """
@@ -61,7 +61,7 @@ class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         The weight of past information after one pass over the data, as in scikit-learn:
         the memory of the earlier batches (the statistics sum X^T W and sum W^T W for the
         Frobenius loss of fully observed data, the span of the components otherwise: see
-        nmfkit._stream) is weighted down by rho = forget_factor ** (batch_size / n_samples)
+        nmfkit.solvers.stream) is weighted down by rho = forget_factor ** (batch_size / n_samples)
         at every batch, the per-batch weight scikit-learn uses, and that rho is the
         forget_factor of the underlying nmfkit.NMF. partial_fit computes rho as
         scikit-learn does, from its first call's batch (n_samples being that batch's rows:
@@ -202,7 +202,7 @@ class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
             stream = model._stream
             if stream.held:
                 # too few rows for the components: held until there are 3 per component
-                # (nmfkit._stream.gather_rows); H has not moved, so nothing to check yet
+                # (nmfkit.solvers.stream.gather_rows); H has not moved, so nothing to check yet
                 continue
             # the batch cost as the step computed it: the penalized objective per row of
             # the rows just fitted, for the components they arrived with and their W solved

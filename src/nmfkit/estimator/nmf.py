@@ -64,7 +64,8 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
     W solve that ends a fit with tol > 0, and transform's, are convex problems solved to
     their tolerance: they keep the cyclic order, so transform stays deterministic); it has no
     effect on 'mu' and 'amu', as on sklearn's 'mu'. A given random_state gives the same
-    result, bit for bit, on any number of threads.
+    result, bit for bit, on any number of threads (dense KL and other beta-divergences: up
+    to 4 threads; see the README's "Determinism").
 
     A pandas DataFrame is read as the values pandas shows: pd.NA / None / NaN of nullable,
     pyarrow and object columns are missing values, a frame whose columns are all sparse
@@ -229,7 +230,7 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
                 H_ext = check_factor(H, "H", (k, M.shape[1]), M.dtype)
             else:
                 with blas_single_threaded():
-                    _, H0 = starts.initialize(M.for_init(), k, init, rng)
+                    _, H0 = starts.initialize(M.filled(), k, init, rng)
                 H_ext = H0 * M.dtype.type(root)
         if getattr(self, "_stream", None) is None:
             self._stream = StreamState(M.shape[1], k, rng)
@@ -240,7 +241,7 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
             batch_spec = spec.for_data(M)  # held rows may bring missing values
             root = np.sqrt(M.scale)
             H_ext = H_ext.astype(M.dtype, copy=False)
-            W0 = starts.least_squares_start(M.for_init(), H_ext / M.dtype.type(root))
+            W0 = starts.least_squares_start(M.filled(), H_ext / M.dtype.type(root))
             W0 *= M.dtype.type(root)
 
             def penalty_for(rows):

@@ -28,6 +28,7 @@ class BetaDivergence:
     """D_beta for any beta, over the observed entries (the general multiplicative update)."""
 
     has_product_objective = False
+    full_denominator = True  # statistics() fills a den buffer of the factor's shape
 
     def __init__(self, beta):
         self.beta = float(beta)

@@ -98,7 +98,7 @@ class Frobenius:
     @staticmethod
     def numerator(M, W, Ht, h_side, out, n_threads):
         """out = V Ht (h_side false: the statistic of W's update) or V^T W (h_side true)."""
-        return M.xb(W if h_side else Ht, out, h_side, n_threads)
+        return M.multiply(W if h_side else Ht, out, h_side, n_threads)
 
     @staticmethod
     def denominator(B, n_threads=None, out=None):

@@ -20,6 +20,7 @@ class KullbackLeibler:
     beta = 1.0
     name = loss_name(beta)
     has_product_objective = False  # the objective needs a pass over V
+    full_denominator = False  # the denominator is k column sums, not a factor-shaped array
 
     @staticmethod
     def row_work(k):
@@ -29,7 +30,7 @@ class KullbackLeibler:
     @staticmethod
     def numerator(M, W, Ht, h_side, out, n_threads):
         """out = (V / W Ht^T) Ht (h_side false) or (V / W Ht^T)^T W (h_side true)."""
-        return M.kl_num(W, Ht, out, h_side, n_threads)
+        return M.kl_numerator(W, Ht, out, h_side, n_threads)
 
     @staticmethod
     def denominator(B, n_threads=None):
@@ -37,8 +38,8 @@ class KullbackLeibler:
         return B.sum(axis=0)
 
     def statistics(self, M, W, Ht, h_side, num, den, n_threads):
-        """The update's numerator into num and its denominator, returned (den, a buffer of
-        the factor's shape, is not needed: the column sums are k numbers)."""
+        """The update's numerator into num and its denominator, returned (den is not used:
+        the column sums are k numbers; see full_denominator)."""
         self.numerator(M, W, Ht, h_side, num, n_threads)
         return self.denominator(W if h_side else Ht)
 

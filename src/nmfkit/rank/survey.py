@@ -72,7 +72,7 @@ def _frobenius_rss(M, W, Ht, n_threads):
 
 def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback):
     """n_runs factorizations of the prepared V (M) at rank k, each from its own start drawn
-    from rng on V_init (M.for_init()). Returns the cluster of each row of V in each run
+    from rng on V_init (M.filled()). Returns the cluster of each row of V in each run
     (n_runs x m: the factor with the largest entry in the row's W), the best run (lowest
     objective) and how many runs stopped at max_iter before meeting tol."""
     floor = spec.floor_value(M, k)
@@ -169,7 +169,7 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     penalty = spec.penalty(M)
     sq_norm = M.sq_norm * M.scale ** 2
     n_threads = effective_n_threads()
-    V_init = M.for_init()
+    V_init = M.filled()
 
     out = {name: np.empty(len(ks)) for name in
            ("cophenetic", "dispersion", "rss", "evar", "objective")}

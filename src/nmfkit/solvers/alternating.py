@@ -68,7 +68,8 @@ class _PassUpdates:
         self.loss, self.M, self.factors, self.threads = loss, M, factors, threads
         self.n_threads = n_threads
         self.nums = {s: np.empty_like(factors[s]) for s in order}
-        self.dens = {s: np.empty_like(factors[s]) for s in order}
+        self.dens = {s: np.empty_like(factors[s]) if loss.full_denominator else None
+                     for s in order}
 
     def update(self, s, penalty, floor, fresh=True):
         f = self.factors

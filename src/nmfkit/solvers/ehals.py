@@ -22,6 +22,7 @@ so the kernel also writes it to one of two `kept` buffers, alternately.
 
 import numpy as np
 
+from ..core.matrix import OTHER_SIDE
 from ..core.threads import effective_n_threads, threads_for
 from ..kernels import steps
 from ..losses import Frobenius
@@ -44,19 +45,19 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     k = W.shape[1]
     out = {"w": W, "h": Ht}
     # the smaller factor goes first: its extrapolated point is the one also kept aside
-    s0 = "h" if Ht.shape[0] < W.shape[0] else "w"
-    s1 = "w" if s0 == "h" else "h"
+    first = "h" if Ht.shape[0] < W.shape[0] else "w"
+    second = OTHER_SIDE[first]
     cur = dict(out)
     last = {s: out[s].copy() for s in out}
-    kept = [out[s0].copy(), np.empty_like(out[s0])]
-    best = 0  # kept[best] and last[s1] hold the best pair
+    kept = [out[first].copy(), np.empty_like(out[first])]
+    best = 0  # kept[best] and last[second] hold the best pair
     nums = {s: np.empty_like(out[s]) for s in out}
     step_threads = {s: threads_for(loss.row_work(k) * out[s].shape[0], n_threads)
                     for s in out}
     grams = {s: loss.denominator(out[s], step_threads[s], np.empty((k, k), dtype=M.dtype))
              for s in out}
-    n_inner = {s: loss.inner_steps("hals", out[s].shape[0], out[other].shape[0], k, M.nnz,
-                                   M.kind == "dense") for s, other in ((s0, s1), (s1, s0))}
+    n_inner = {s: loss.inner_steps("hals", out[s].shape[0], out[OTHER_SIDE[s]].shape[0], k,
+                                   M.nnz, M.kind == "dense") for s in (first, second)}
     copy_threads = {s: threads_for(4.0 * out[s].size, n_threads) for s in out}
 
     def numerator(s, B):
@@ -69,12 +70,12 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
 
     def objective(A0, A1, s):
         # from the statistics, with nums[s] = V A_other current
-        value = loss.product_objective(M.sq_norm, A0 if s == s0 else A1, nums[s], grams[s0],
-                                       grams[s1])
-        return value + penalty.value({s0: A0, s1: A1})
+        value = loss.product_objective(M.sq_norm, A0 if s == first else A1, nums[s],
+                                       grams[first], grams[second])
+        return value + penalty.value({first: A0, second: A1})
 
-    numerator(s0, out[s1])  # the first update's numerator
-    f_best = objective(out[s0], out[s1], s0)
+    numerator(first, out[second])  # the first update's numerator
+    f_best = objective(out[first], out[second], first)
     progress = Progress(f_best, tol, verbose, callback)
     b, cap, plain = BETA0, 1.0, True  # the first step is plain: x_0 is no iterate
     extrapolating = True
@@ -84,17 +85,17 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
         step = b if extrapolating and not plain else 0.0
         # the smaller factor against the other's extrapolated point (fresh products at it 1)
         if it > 1:
-            numerator(s0, cur[s1])
-        hals(s0, s1)
+            numerator(first, cur[second])
+        hals(first, second)
         free = 1 - best
-        steps.extrapolate(cur[s0], last[s0], kept[free], step, floor, copy_threads[s0])
-        cur[s0], last[s0] = last[s0], cur[s0]
+        steps.extrapolate(cur[first], last[first], kept[free], step, floor, copy_threads[first])
+        cur[first], last[first] = last[first], cur[first]
         # the other factor against the first one's extrapolated point
-        loss.denominator(cur[s0], step_threads[s0], grams[s0])
-        numerator(s1, cur[s0])
-        hals(s1, s0)
-        loss.denominator(cur[s1], step_threads[s1], grams[s1])
-        f = objective(cur[s0], cur[s1], s1)
+        loss.denominator(cur[first], step_threads[first], grams[first])
+        numerator(second, cur[first])
+        hals(second, first)
+        loss.denominator(cur[second], step_threads[second], grams[second])
+        f = objective(cur[first], cur[second], second)
         if plain and extrapolating and not f < f_best:
             # a plain HALS iteration from the best pair did not improve on it: the run has
             # converged, or the objective's rounding (float32) is as large as its progress
@@ -102,21 +103,22 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             extrapolating = False
         if f < f_best or not extrapolating:
             f_best, best, plain = f, free, False
-            steps.extrapolate(cur[s1], last[s1], last[s1], step, floor, copy_threads[s1])
-            cur[s1], last[s1] = last[s1], cur[s1]
+            steps.extrapolate(cur[second], last[second], last[second], step, floor,
+                              copy_threads[second])
+            cur[second], last[second] = last[second], cur[second]
             b, cap = min(cap, GAMMA * b), min(1.0, GAMMA_BAR * cap)
             if step != 0.0:  # with step 0 the point is the iterate: its Gram is current
-                loss.denominator(cur[s1], step_threads[s1], grams[s1])
+                loss.denominator(cur[second], step_threads[second], grams[second])
         else:  # restart from the best pair, with one plain iteration
             cap, b, plain = b, b / ETA, True
-            np.copyto(cur[s0], kept[best])
-            np.copyto(last[s0], kept[best])
-            np.copyto(cur[s1], last[s1])
-            loss.denominator(cur[s1], step_threads[s1], grams[s1])
+            np.copyto(cur[first], kept[best])
+            np.copyto(last[first], kept[best])
+            np.copyto(cur[second], last[second])
+            loss.denominator(cur[second], step_threads[second], grams[second])
         if (it % check_every == 0 or it == max_iter) and progress.check(it, f_best):
             converged = True
             break
-    np.copyto(out[s0], kept[best])
-    if out[s1] is not last[s1]:
-        np.copyto(out[s1], last[s1])
+    np.copyto(out[first], kept[best])
+    if out[second] is not last[second]:
+        np.copyto(out[second], last[second])
     return RunResult(W, Ht, it, progress.history, progress.iters, converged)

@@ -35,7 +35,7 @@ def fit_matrix(spec, M, k, init, W=None, H=None):
         best = None
         for r in range(spec.n_init):
             run_init = init if r == 0 or init in RANDOM_INITS else "random"
-            W0, H0 = starts.initialize(M.for_init(), k, run_init, rng, W, H)
+            W0, H0 = starts.initialize(M.filled(), k, run_init, rng, W, H)
             Wi, Hti = M.to_internal(W0, H0, scaled=run_init != "custom")
             res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver, max_iter=spec.max_iter,
                       tol=spec.tol, penalty=penalty, floor=floor,
@@ -78,7 +78,7 @@ def solve_components(spec, M, H):
     with blas_single_threaded():
         # the unconstrained least-squares W, clipped: far closer to the answer than a
         # generic start, which matters most for the slow multiplicative W solve
-        W0 = starts.least_squares_start(M.for_init(), H / M.dtype.type(np.sqrt(M.scale)))
+        W0 = starts.least_squares_start(M.filled(), H / M.dtype.type(np.sqrt(M.scale)))
         Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
         sweeps = solve_w(M, Wi, Hti, beta=spec.beta, penalty=penalty,
                          floor=spec.floor_value(M, k), max_iter=spec.polish_iter(M.masked))

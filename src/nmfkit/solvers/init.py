@@ -251,6 +251,18 @@ def least_squares_start(X, H):
     return np.ascontiguousarray(W, dtype=X.dtype)
 
 
+def random_factor(rng, avg, shape, dtype):
+    """One factor of scikit-learn's random start: |avg N(0, 1)| of the given shape, drawn
+    from rng and cast to dtype; all ones when avg is not positive (all-zero data: any
+    positive start is as good as another). Drawing a factor in row blocks, one call per
+    block, continues the same stream: the same numbers."""
+    F = (avg * _normal(rng, shape)).astype(dtype, copy=False)
+    np.abs(F, out=F)
+    if not avg > 0:
+        F.fill(1.0)
+    return F
+
+
 def initialize(X, k, init, random_state, W=None, H=None):
     """Starting (W (m x k), H (k x n)) for the data X (ndarray or CSR) in X's dtype."""
     dtype = X.dtype
@@ -261,13 +273,8 @@ def initialize(X, k, init, random_state, W=None, H=None):
     rng = check_random_state(random_state)
     if init == "random":
         avg = np.sqrt(X.mean() / k)
-        Hs = (avg * _normal(rng, (k, n))).astype(dtype, copy=False)
-        Ws = (avg * _normal(rng, (m, k))).astype(dtype, copy=False)
-        np.abs(Hs, out=Hs)
-        np.abs(Ws, out=Ws)
-        if not avg > 0:  # all-zero data: any positive start is as good as another
-            Ws.fill(1.0)
-            Hs.fill(1.0)
+        Hs = random_factor(rng, avg, (k, n), dtype)  # H first, as scikit-learn draws them
+        Ws = random_factor(rng, avg, (m, k), dtype)
         return np.ascontiguousarray(Ws), np.ascontiguousarray(Hs)
     if sp.issparse(X) and X.nnz == 0 or not sp.issparse(X) and not X.any():
         return np.ones((m, k), dtype=dtype), np.ones((k, n), dtype=dtype)

@@ -43,7 +43,7 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
             return loss.update(A, num, gram, l1, l2, floor, M.tiny, step_threads,
                                solver="hals")
     else:
-        den_buffer = np.empty_like(A)
+        den_buffer = np.empty_like(A) if loss.full_denominator else None
 
         def sweep():
             den = loss.statistics(M, W, Ht, s == "h", num, den_buffer, n_threads)

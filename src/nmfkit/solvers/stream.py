@@ -189,7 +189,7 @@ def stream_step(M, H_ext, W0, state, *, beta, rho, penalty_for, w_floor, w_penal
         Ht = np.array(factors[s_h], dtype=np.float64) * root     # memory units
         floor = w_floor * root
         if fro:
-            pen = penalty_for(rows)           # caller's units -> the memory's (as _estimator)
+            pen = penalty_for(rows)           # caller's units -> the memory's (as FitSpec.penalty)
             l1 = _scaled(pen.l1["h"], state.scale, -1.5)
             l2 = _scaled(pen.l2["h"], state.scale, -1.0)
             A, B = state.A, state.B
