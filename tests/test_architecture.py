@@ -37,6 +37,7 @@ PUBLIC_NAMES = [
     "__version__", "rank_survey", "RankSurvey", "rank_cv", "RankCV", "top_terms",
     "document_topics", "make_topic_corpus", "parts_grid", "swimmer", "make_low_rank",
     "plot_history", "plot_parts", "plot_consensus", "plot_rank_survey",
+    "hoyer_sparseness", "feature_scores", "extract_features", "assign_clusters", "plot_factors",
 ]
 
 

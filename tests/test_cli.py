@@ -474,11 +474,11 @@ def test_rank_writes_its_table_and_clusters(blocks, tmp_path, capsys, ext):
     names = ["k", "cophenetic", "dispersion", "rss", "evar", "objective"]
     if ext in ("csv", "tsv"):
         got = read_matrix(table, sep="\t" if ext == "tsv" else ",")
-        assert got.column_labels.tolist() == names and got.row_labels is None
+        assert got.column_labels.tolist() == list(SURVEY_COLUMNS) and got.row_labels is None
         got = got.X
         cells = [line.split("\t" if ext == "tsv" else ",")
                  for line in clusters.read_text().splitlines()]
-        assert cells[0] == ["", "cluster", "factor"]
+        assert cells[0] == ["", "cluster", "factor", "silhouette"]
         rows = [c[0] for c in cells[1:]]
         cluster, factor = [int(c[1]) for c in cells[1:]], [c[2] for c in cells[1:]]
     elif ext == "json":
@@ -504,6 +504,77 @@ def test_rank_writes_its_table_and_clusters(blocks, tmp_path, capsys, ext):
     assert len(set(factor[:6])) == 1 and len(set(factor[6:])) == 1 and factor[0] != factor[6]
     assert set(factor) <= {"nmf0", "nmf1"}
     assert f"wrote {clusters}: the cluster of each of the 12 rows at k=2" in out
+
+
+SURVEY_COLUMNS = ("k", "cophenetic", "dispersion", "rss", "evar", "objective", "stability",
+                  "factor_distance", "silhouette_samples", "silhouette_features")
+
+
+def _table(path):
+    from nmfkit.cli.files import read_matrix
+    got = read_matrix(path)
+    return dict(zip(got.column_labels.tolist(), got.X.T)), got.row_labels
+
+
+def test_rank_randomized_and_features(blocks, tmp_path, capsys):
+    from nmfkit.rank.features import feature_scores
+    path, labels = blocks
+    table, feats = tmp_path / "t.csv", tmp_path / "f.csv"
+    assert main(["rank", str(path), "--ks", "2-3", "--runs", "4", "--randomized", "-o",
+                 str(table), "--features", "2", str(feats), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "the same survey of the randomized input" in out
+    cols, _ = _table(table)
+    assert list(cols) == list(SURVEY_COLUMNS) + [f"random_{c}" for c in SURVEY_COLUMNS[1:]]
+    # two clean blocks: the real consensus is perfect, the shuffled one is not
+    assert np.all(cols["cophenetic"] > cols["random_cophenetic"] - 1e-12)
+    assert np.all(cols["rss"] < cols["random_rss"])
+    text = [line.split(",") for line in feats.read_text().splitlines()]
+    assert text[0] == ["", "score", "defines", "contribution"]
+    assert [row[0] for row in text[1:]] == [f"c{j}" for j in range(8)]
+    # the blocks' columns each belong to one component: every score is 1 and every column
+    # defines the component of its block
+    np.testing.assert_allclose([float(row[1]) for row in text[1:]], 1.0, atol=1e-6)
+    defines = [row[2] for row in text[1:]]
+    assert len(set(defines[:4])) == 1 and len(set(defines[4:])) == 1
+    assert defines[0] != defines[4] and set(defines) <= {"nmf0", "nmf1"}
+    assert feature_scores(np.eye(2)).tolist() == [1.0, 1.0]
+    assert main(["rank", str(path), "--ks", "2-3", "--features", "5",
+                 str(tmp_path / "g.csv")]) == 1
+    assert "--features 5" in capsys.readouterr().err
+
+
+def test_fit_orthogonal_sparse_features_and_clusters(blocks, tmp_path, capsys):
+    from nmfkit import hoyer_sparseness
+    path, labels = blocks
+    out, feats, clusters = tmp_path / "o.npz", tmp_path / "f.tsv", tmp_path / "c.json"
+    assert main(["fit", str(path), "-k", "2", "--orthogonal", "W", "-o", str(out),
+                 "--features", str(feats), "--clusters", str(clusters)]) == 0
+    printed_out = capsys.readouterr().out
+    assert "orthogonal W" in printed_out
+    with np.load(out) as f:
+        W = f["W"]
+        assert json.loads(str(f["params"]))["orthogonal"] == "W"
+    assert np.all(np.count_nonzero(W, axis=1) <= 1)  # one cluster per row: W^T W diagonal
+    doc = json.loads(clusters.read_text())
+    assert [r["label"] for r in doc["rows"]] == labels
+    factor = [r["factor"] for r in doc["rows"]]
+    assert len(set(factor[:6])) == 1 and len(set(factor[6:])) == 1 and factor[0] != factor[6]
+    assert all(r["silhouette"] > 0.9 for r in doc["rows"])
+    assert feats.read_text().splitlines()[0].split("\t") == ["", "score", "defines",
+                                                               "contribution"]
+    assert main(["fit", str(path), "-k", "2", "--sparseness", "H", "0.6", "-o",
+                 str(tmp_path / "s.npz")]) == 0
+    with np.load(tmp_path / "s.npz") as f:
+        np.testing.assert_allclose(hoyer_sparseness(f["H"], axis=1), 0.6, atol=1e-6)
+    capsys.readouterr()
+    for bad, words in ((["--sparseness", "Q", "0.5"], "FACTOR must be W or H"),
+                       (["--sparseness", "H", "2"], "S must be a number in [0, 1]"),
+                       (["--orthogonal", "W", "--loss", "kl"], "Frobenius loss only"),
+                       (["--orthogonal", "W", "--sparseness", "H", "0.5"], "not allowed")):
+        assert main(["fit", str(path), "-k", "2", "-o", str(tmp_path / "b.npz")] + bad) in (1, 2)
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err, err
 
 
 def test_rank_clusters_need_a_surveyed_rank(blocks, tmp_path, capsys):

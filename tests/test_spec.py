@@ -17,7 +17,8 @@ BAD = [("beta_loss", "kl"), ("solver", "lbfgs"), ("n_components", "three"),
        ("n_components", 0), ("alpha_W", -1.0), ("alpha_H", "other"), ("l1_ratio", 1.5),
        ("floor", "low"), ("forget_factor", 2.0), ("callback", 3), ("random_state", -1),
        ("verbose", -1), ("init", "svd"), ("tol", -1e-4), ("max_iter", 0), ("max_iter", 2.5),
-       ("check_every", 0), ("n_init", 0), ("shuffle", "yes")]
+       ("check_every", 0), ("n_init", 0), ("shuffle", "yes"), ("orthogonal", "rows"),
+       ("orthogonal", 1), ("sparseness_W", 1.5), ("sparseness_H", "high")]
 
 
 def test_the_table_holds_the_estimators_parameters_and_defaults():
@@ -42,6 +43,30 @@ def test_each_bad_value_is_an_invalid_parameter_naming_it(name, value):
     if name != "n_components":  # non_negative_factorization's own signature
         with pytest.raises(InvalidParameterError, match=name):
             non_negative_factorization(X, **{name: value})
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"orthogonal": "W", "beta_loss": "kullback-leibler"}, "Frobenius loss only"),
+    ({"sparseness_H": 0.5, "solver": "mu"}, "own solver"),
+    ({"orthogonal": "H", "sparseness_W": 0.5}, "cannot be combined"),
+    ({"sparseness_W": 0.5, "sparseness_H": 0.5}, "cannot both be set"),
+    ({"sparseness_H": 0.5, "alpha_W": 0.1}, "set alpha_H=0"),
+    ({"sparseness_W": 0.5, "alpha_W": 0.1, "alpha_H": 0.0}, "set alpha_W=0")])
+def test_constraints_need_frobenius_their_solver_and_one_factor(params, words):
+    with pytest.raises(ValueError, match=words):
+        FitSpec.from_params(params)
+
+
+def test_constraint_sides_and_data():
+    assert FitSpec.from_params({"orthogonal": "H"}).constrained_factor == "H"
+    assert FitSpec.from_params({"sparseness_W": 0.3}).constrained_factor == "W"
+    assert FitSpec.from_params({}).constrained_factor is None
+    V = X.copy()
+    V[0, 0] = np.nan
+    with pytest.raises(ValueError, match="missing values"):
+        FitSpec.from_params({"orthogonal": "W"}).for_data(Matrix(V))
+    with pytest.raises(ValueError, match="partial_fit"):
+        NMF(2, orthogonal="W").partial_fit(X)
 
 
 def test_unknown_parameter():

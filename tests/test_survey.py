@@ -1,5 +1,6 @@
 """rank_survey (Brunet et al. 2004): consensus matrices, cophenetic correlation, dispersion,
-rss and evar; and the helpers behind them."""
+rss and evar, the stability of the components, the silhouettes and the randomized survey;
+and the helpers behind them (more of them in tests/test_stability.py)."""
 
 import itertools
 import warnings
@@ -262,9 +263,16 @@ def test_survey_verbose_prints_one_line_per_rank(survey_data, capsys):
 def test_survey_table_has_a_line_per_rank(survey_data):
     s = survey_data[2]
     lines = s.table().splitlines()
-    assert lines[0].split() == ["k", "cophenetic", "dispersion", "rss", "evar"]
+    assert lines[0].split() == ["k", "cophenetic", "dispersion", "rss", "evar", "stability",
+                                "distance", "sil_samples", "sil_features"]
     assert [int(line.split()[0]) for line in lines[1:]] == [2, 3, 4]
     assert str(s) == s.table()
+    # the first five columns as they always were
+    assert lines[2][:50] == (f"{3:>4} {s.cophenetic[1]:>11.4f} {s.dispersion[1]:>11.4f} "
+                             f"{s.rss[1]:>12.5g} {s.evar[1]:>8.4f}")
+    assert [float(x) for x in lines[2].split()[5:]] == pytest.approx(
+        [s.stability[1], s.factor_distance[1], s.silhouette_samples[1],
+         s.silhouette_features[1]], abs=5e-5)
 
 
 def test_survey_warns_once_when_runs_stop_at_max_iter(survey_data):
@@ -346,3 +354,193 @@ def test_one_run_leaves_the_consensus_measures_undefined():
     assert np.isfinite(s.rss).all() and np.isfinite(s.evar).all()
     s = rank_survey(V, [2, 3], n_runs=2, max_iter=50, random_state=0, verbose=False)
     assert np.isfinite(s.cophenetic).all()
+
+
+# -- component stability, silhouettes, the randomized survey -------------------------------
+def unit_rows(X):
+    n = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.divide(X, n, out=np.zeros_like(X, dtype=float), where=n > 0)
+
+
+def test_planted_components_are_stable_at_the_planted_rank(survey_data):
+    V, labels, s = survey_data
+    for name in ("stability", "factor_distance", "silhouette_samples", "silhouette_features"):
+        assert getattr(s, name).shape == (3,)
+    assert s.stability[1] > 0.99 and s.factor_distance[1] < 0.01
+    assert s.stability[2] < 0.9 and s.factor_distance[2] > 0.05  # k=4 splits a cluster
+    assert (s.component_stability[3] > 0.99).all() and s.component_stability[4].shape == (4,)
+    assert s.silhouette_samples[1] == 1.0
+    np.testing.assert_array_equal(same_cluster(s.sample_clusters[3]), same_cluster(labels))
+    for k in s.ks:
+        H = s.factors[k][1]
+        Hc = s.consensus_components[k]
+        assert Hc.shape == H.shape and np.all(Hc >= 0)
+        np.testing.assert_allclose(np.linalg.norm(Hc, axis=1), np.linalg.norm(H, axis=1),
+                                   rtol=1e-12)
+    cosines = np.sum(unit_rows(s.consensus_components[3]) * unit_rows(s.factors[3][1]), axis=1)
+    assert cosines.min() > 0.999
+
+
+def test_survey_silhouettes_equal_scikit_learn(survey_data):
+    metrics = pytest.importorskip("sklearn.metrics")
+    from scipy.cluster.hierarchy import fcluster
+
+    from nmfkit.rank.consensus import consensus_tree
+    V, _, s = survey_data
+    for i, k in enumerate(s.ks):
+        D = 1 - s.consensus[k]
+        clusters = s.sample_clusters[k]
+        raw = fcluster(consensus_tree(s.consensus[k])[0], k, criterion="maxclust")
+        np.testing.assert_array_equal(same_cluster(clusters), same_cluster(raw))
+        assert s.silhouette_samples[i] == pytest.approx(
+            metrics.silhouette_score(D, clusters, metric="precomputed"), abs=1e-12)
+        F = s.factors[k][1].T
+        F = F[F.any(axis=1)]
+        assert s.silhouette_features[i] == pytest.approx(
+            metrics.silhouette_score(F, F.argmax(axis=1), metric="cosine"), rel=1e-10)
+
+
+@pytest.mark.parametrize("layout", ["C", "fortran", "csr"])
+def test_stability_comes_from_every_runs_components(monkeypatch, layout):
+    """The components clustered are the rows of each run's H, in the caller's orientation,
+    and the best run is the one of lowest objective."""
+    from nmfkit.rank import stability
+    metrics = pytest.importorskip("sklearn.metrics")
+    V, _ = planted(m=30, n=40, k=3, noise=0.3, seed=3)
+    X = {"C": V, "fortran": np.asfortranarray(V), "csr": sp.csr_matrix(V)}[layout]
+    runs_H, objectives = [], []
+    real_run = _survey.run
+
+    def recording_run(M, *args, **kwargs):
+        res = real_run(M, *args, **kwargs)
+        runs_H.append(M.to_external(res.W, res.Ht)[1])
+        return res
+    monkeypatch.setattr(_survey, "run", recording_run)
+    s = rank_survey(X, [3], n_runs=5, random_state=1, max_iter=30, tol=0,
+                    callback=lambda k, r, obj: objectives.append(obj))
+    best_run = int(np.argmin(objectives))
+    np.testing.assert_array_equal(runs_H[best_run], s.factors[3][1])
+    U = unit_rows(np.vstack(runs_H))
+    expected = stability.component_stability(U.copy(), 3, best_run, runs_H[best_run])
+    assert s.stability[0] == pytest.approx(expected[0], rel=1e-12)
+    assert s.factor_distance[0] == pytest.approx(expected[3], rel=1e-10, abs=1e-14)
+    np.testing.assert_allclose(s.component_stability[3], expected[1], rtol=1e-12)
+    np.testing.assert_allclose(s.consensus_components[3], expected[2], rtol=1e-12)
+    # and the silhouette is scikit-learn's of the k-means clustering of those components
+    labels, _ = stability.kmeans(U, U[3 * best_run:3 * best_run + 3])
+    assert s.stability[0] == pytest.approx(
+        metrics.silhouette_score(U, labels, metric="cosine"), rel=1e-10)
+
+
+def test_a_randomized_survey_scores_clearly_lower(survey_data):
+    V, _, s = survey_data
+    t = rank_survey(V, [2, 3, 4], n_runs=8, random_state=0, randomized=True)
+    # the real survey is the same with or without its randomized twin
+    for name in ("cophenetic", "dispersion", "rss", "evar", "objective", "stability",
+                 "factor_distance", "silhouette_samples", "silhouette_features"):
+        np.testing.assert_array_equal(getattr(t, name), getattr(s, name))
+    for k in s.ks:
+        np.testing.assert_array_equal(t.consensus[k], s.consensus[k])
+    r = t.randomized
+    assert s.randomized is None and r.randomized is None and list(r.ks) == [2, 3, 4]
+    assert r.cophenetic[1] < s.cophenetic[1] - 0.1 and r.dispersion[1] < 0.6
+    assert (r.rss > s.rss).all() and r.rss[1] > 100 * s.rss[1]
+    assert r.silhouette_samples[1] < 0.8
+    header = t.table().splitlines()[0].split()
+    assert header[-2:] == ["random_coph", "random_rss"]
+    assert float(t.table().splitlines()[2].split()[-2]) == pytest.approx(r.cophenetic[1],
+                                                                          abs=5e-5)
+
+
+@pytest.mark.parametrize("layout", ["C", "fortran", "nan", "mask", "csr", "csr-mask"])
+def test_randomized_is_the_survey_of_a_column_shuffled_copy(layout):
+    from nmfkit.core.matrix import Matrix
+    from nmfkit.rank.chance import shuffle_generator, shuffled_copy
+    V, _ = planted(m=24, n=30, k=3, seed=4)
+    rng = np.random.default_rng(0)
+    mask = None
+    if layout == "fortran":
+        V = np.asfortranarray(V)
+    elif layout == "nan":
+        V[rng.random(V.shape) < 0.1] = np.nan
+    elif layout in ("mask", "csr-mask"):
+        mask = rng.random(V.shape) > 0.1
+    if layout.startswith("csr"):
+        V[V < 0.05] = 0
+        V = sp.csr_matrix(V)
+    before = V.copy()
+    args = dict(n_runs=2, max_iter=30, tol=0, mask=mask)
+    t = rank_survey(V, [2, 3], random_state=5, randomized=True, **args)
+    assert (V != before).nnz == 0 if sp.issparse(V) else np.array_equal(V, before,
+                                                                         equal_nan=True)
+    # by hand: the real survey, then the shuffle and the survey of the copy, one random state
+    state = np.random.RandomState(5)
+    rank_survey(V, [2, 3], random_state=state, **args)
+    S, S_mask = shuffled_copy(Matrix(V, "V", mask=mask), shuffle_generator(state))
+    assert sp.issparse(S) == sp.issparse(V)
+    args["mask"] = S_mask
+    ref = rank_survey(S, [2, 3], random_state=state, **args)
+    for name in ("cophenetic", "rss", "evar", "objective", "stability", "silhouette_samples"):
+        np.testing.assert_array_equal(getattr(t.randomized, name), getattr(ref, name))
+    for k in (2, 3):
+        np.testing.assert_array_equal(t.randomized.consensus[k], ref.consensus[k])
+        np.testing.assert_array_equal(t.randomized.factors[k][1], ref.factors[k][1])
+
+
+def test_survey_is_the_same_on_one_and_two_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    V, _ = planted(m=42, n=300, k=3, noise=0.2, seed=6)
+    surveys = []
+    for n in (1, 2):
+        with threadpoolctl.threadpool_limits(n):
+            surveys.append(rank_survey(V, [2, 3], n_runs=3, random_state=0, max_iter=40,
+                                       tol=0, randomized=True))
+    for a, b in ((surveys[0], surveys[1]), (surveys[0].randomized, surveys[1].randomized)):
+        for name in ("cophenetic", "rss", "stability", "factor_distance",
+                     "silhouette_samples", "silhouette_features"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+        for k in (2, 3):
+            np.testing.assert_array_equal(a.consensus_components[k], b.consensus_components[k])
+            np.testing.assert_array_equal(a.component_stability[k], b.component_stability[k])
+            np.testing.assert_array_equal(a.sample_clusters[k], b.sample_clusters[k])
+
+
+def test_stability_false_skips_only_the_components(survey_data):
+    V, _, s = survey_data
+    t = rank_survey(V, [2, 3, 4], n_runs=8, random_state=0, stability=False)
+    assert np.isnan(t.stability).all() and np.isnan(t.factor_distance).all()
+    assert t.component_stability == {} and t.consensus_components == {}
+    for name in ("cophenetic", "rss", "silhouette_samples", "silhouette_features"):
+        np.testing.assert_array_equal(getattr(t, name), getattr(s, name))
+
+
+def test_one_run_has_no_stability_but_its_own_components():
+    V, _ = planted(m=21, n=30)
+    with pytest.warns(RuntimeWarning, match="n_runs=1"):
+        s = rank_survey(V, [3], n_runs=1, random_state=0)
+    assert np.isnan(s.stability[0]) and np.isnan(s.factor_distance[0])
+    assert np.isnan(s.silhouette_samples[0]) and np.isfinite(s.silhouette_features[0])
+    np.testing.assert_allclose(s.consensus_components[3], s.factors[3][1], rtol=1e-12,
+                               atol=1e-300)
+
+
+def test_randomized_runs_report_after_the_real_ones(survey_data):
+    seen = []
+    s = rank_survey(survey_data[0], [3, 2], n_runs=2, random_state=0, randomized=True,
+                    callback=lambda k, r, obj: seen.append((k, r, obj)))
+    assert [(k, r) for k, r, _ in seen] == [(3, 0), (3, 1), (2, 0), (2, 1)] * 2
+    assert min(o for k, _, o in seen[4:] if k == 3) == pytest.approx(s.randomized.objective[0])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rank_survey(survey_data[0], [2], n_runs=2, max_iter=2, random_state=0, randomized=True)
+    assert [str(w.message)[:31] for w in caught] == ["2 of 2 runs reached max_iter=2 ",
+                                                     "2 of 2 runs on the randomized c"]
+    assert all(w.category is ConvergenceWarning for w in caught)
+
+
+@pytest.mark.parametrize("kwargs, words", [(dict(randomized="yes"), "randomized must be"),
+                                           (dict(stability=1), "stability must be")])
+def test_survey_flags_are_booleans(kwargs, words):
+    V, _ = planted(m=12, n=20)
+    with pytest.raises(TypeError, match=words):
+        rank_survey(V, [2], n_runs=2, **kwargs)

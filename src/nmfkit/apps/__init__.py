@@ -1,6 +1,6 @@
 """The jobs users run NMF for: topics, image parts, pictures, the demo.
 
-topics.py (top_terms, document_topics, make_topic_corpus), images.py (parts_grid),
-plots.py (matplotlib figures of a fit, its parts and a rank survey) and demo.py (the
-swimmer demo of `nmfkit demo`) take a fitted model or its arrays, read by inputs.py.
+topics.py (top_terms, document_topics, make_topic_corpus), images.py (parts_grid), plots/
+(plot_history, plot_parts, plot_consensus, plot_factors, plot_rank_survey) and demo.py (the
+swimmer demo of `nmfkit demo`) take a fitted model or its arrays, read by core.inputs.
 """

@@ -4,8 +4,8 @@ import numbers
 
 import numpy as np
 
+from ..core.inputs import components_array
 from ..core.params import check_int
-from .inputs import components_array
 
 __all__ = ["parts_grid"]
 

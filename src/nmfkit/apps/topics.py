@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from ..core.inputs import components_array, float_array
 from ..core.params import check_float, check_int
 from ..core.random import legacy_random_state
-from .inputs import components_array, float_array
 
 __all__ = ["top_terms", "document_topics", "make_topic_corpus", "TopicCorpus", "TOPIC_WORDS"]
 

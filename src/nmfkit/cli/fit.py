@@ -10,6 +10,7 @@ from ..estimator.nmf import NMF
 from .errors import CommandError, one_line
 from .files import OutputError, write_factors
 from .progress import fit_progress
+from .reports import write_features, write_sample_clusters
 from .steps import (
     check_text_options,
     claim_outputs,
@@ -27,14 +28,18 @@ def run_fit(args):
     CommandError). Outputs are checked before the input is read; warnings during the fit
     become note lines (a ConvergenceWarning becomes the status)."""
     check_text_options(args)
-    outputs = claim_outputs(args.output, "factors", args, set())
+    taken = set()
+    outputs = claim_outputs(args.output, "factors", args, taken)
+    features = claim_outputs(args.features, "table", args, taken)[0] if args.features else None
+    clusters = claim_outputs(args.clusters, "table", args, taken)[0] if args.clusters else None
+    constraint = _constraint(args)
     data = read_input(args)
     X = data.X
     m, n = X.shape
     bar = progress_bar(args, args.max_iter * args.n_init, "fit")
     model = NMF(args.k, beta_loss=args.loss, solver=args.solver, init=args.init,
                 max_iter=args.max_iter, tol=args.tol, n_init=args.n_init, random_state=args.seed,
-                callback=fit_progress(bar, args.n_init) if bar else None)
+                callback=fit_progress(bar, args.n_init) if bar else None, **constraint)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -62,7 +67,7 @@ def run_fit(args):
     converged = args.tol > 0 and not stopped
     status = _status(args, model.n_iter_, stopped)
     params = run_params(args, k=args.k, init=getattr(model, "_init_used", args.init),
-                        n_init=args.n_init)
+                        n_init=args.n_init, **constraint)
     try:
         write_factors(args.output, W, H, row_labels=data.row_labels,
                       column_labels=data.column_labels, objective=objective,
@@ -71,12 +76,47 @@ def run_fit(args):
         raise CommandError(str(exc)) from None
     summary = _objective_line(args.loss, objective, err, X)
     describe_input(args, data)
-    print(f"fit       k={args.k}, {args.loss}, solver {args.solver}, {status}, {wall:.2f} s")
+    how = (f"orthogonal {args.orthogonal}" if args.orthogonal else
+           f"sparseness {args.sparseness[0]} {args.sparseness[1]}" if args.sparseness else
+           f"solver {args.solver}")
+    print(f"fit       k={args.k}, {args.loss}, {how}, {status}, {wall:.2f} s")
     for w in notes:
         print(f"note: {one_line(w.message)}")
     print(summary)
+    if constraint:
+        print(f"sparseness (Hoyer) of W's columns {model.sparseness_['W']:.4f}, of H's rows "
+              f"{model.sparseness_['H']:.4f}")
     _report_outputs(outputs, args.k, W, H, data)
+    try:
+        if features:
+            write_features(features, H, data, params)
+        if clusters:
+            write_sample_clusters(clusters, W, data, params)
+            print(f"wrote     {clusters}: the cluster of each of the {m} rows and its "
+                  "silhouette")
+    except OutputError as exc:
+        raise CommandError(str(exc)) from None
     return 0
+
+
+def _constraint(args):
+    """The NMF parameters of --orthogonal / --sparseness FACTOR S (checked here: a usage
+    error before the input is read)."""
+    if args.orthogonal:
+        return {"orthogonal": args.orthogonal}
+    if not args.sparseness:
+        return {}
+    factor, text = args.sparseness
+    if factor not in ("W", "H"):
+        raise CommandError(f"--sparseness {factor} {text}: FACTOR must be W or H.")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise CommandError(f"--sparseness {factor} {text}: S must be a number in [0, 1] (Hoyer's "
+                           "sparseness: 0 dense, 1 one nonzero entry).")
+    return {f"sparseness_{factor}": value}
 
 
 def _status(args, n_iter, stopped):

@@ -124,6 +124,19 @@ def build_parser():
                      help="starts; the best is kept (default 1)")
     fit.add_argument("-o", "--output", required=True, metavar="OUT",
                      help="OUT.npz (one archive) or OUT.csv / OUT.tsv (OUT_W and OUT_H)")
+    constraint = fit.add_mutually_exclusive_group()
+    constraint.add_argument("--orthogonal", choices=("W", "H"), default=None,
+                            help="orthogonal NMF: W's columns (each row in one cluster) or H's "
+                                 "rows (each column in one cluster); frobenius loss")
+    constraint.add_argument("--sparseness", nargs=2, metavar=("FACTOR", "S"), default=None,
+                            type=str, help="keep every column of W (FACTOR W) or row of H "
+                                           "(FACTOR H) at Hoyer sparseness S in [0, 1]")
+    fit.add_argument("--features", metavar="FILE",
+                     help="write each column's Kim & Park score and the component it defines "
+                          "(.csv, .tsv, .json or .npz)")
+    fit.add_argument("--clusters", metavar="FILE",
+                     help="write each row's cluster (its largest component) and silhouette "
+                          "(.csv, .tsv, .json or .npz)")
 
     rank = sub.add_parser(
         "rank", help="survey ranks by consensus clustering (Brunet 2004)",
@@ -144,6 +157,14 @@ def build_parser():
                       help="write each row's cluster at rank K (one of --ks) to FILE (.csv, "
                            ".tsv, .json or .npz): the consensus cluster and the best run's "
                            "largest factor; may be repeated")
+    rank.add_argument("--features", nargs=2, action="append", metavar=("K", "FILE"),
+                      default=[],
+                      help="write each column's Kim & Park score and the component it defines "
+                           "in the best run at rank K; may be repeated")
+    rank.add_argument("--randomized", action="store_true",
+                      help="also run the survey on a copy of INPUT with each column shuffled "
+                           "(the rank against chance, Frigyesi & Hoglund 2008); doubles the "
+                           "work")
     rank.add_argument("--plot", metavar="OUT.png",
                       help="also draw the survey curves to this file (needs matplotlib)")
     return parser

@@ -11,6 +11,7 @@ from ..apps.plots import plot_rank_survey
 from ..rank import survey as survey_module
 from .errors import CommandError, one_line
 from .files import OutputError, check_writable, write_table
+from .reports import write_features, write_sample_clusters
 from .steps import (
     check_text_options,
     claim_outputs,
@@ -30,7 +31,10 @@ def run_rank(args):
     check_text_options(args)
     taken = set()
     table = claim_outputs(args.output, "table", args, taken)[0] if args.output else None
-    clusters = [_cluster_output(k_text, path, args, taken) for k_text, path in args.clusters]
+    clusters = [_rank_output("--clusters", k_text, path, args, taken)
+                for k_text, path in args.clusters]
+    features = [_rank_output("--features", k_text, path, args, taken)
+                for k_text, path in args.features]
     if args.plot:  # fail before the survey, not after it
         _check_plot(args.plot, args, taken)
     data = read_input(args)
@@ -38,13 +42,15 @@ def run_rank(args):
     if X.shape[0] < 2:
         raise CommandError(f"{args.input}: {X.shape[0]} row; a rank survey clusters the rows "
                            "and needs at least 2.")
-    bar = progress_bar(args, len(args.ks) * args.runs, "rank")
+    passes = 2 if args.randomized else 1  # the randomized survey runs as many again
+    bar = progress_bar(args, passes * len(args.ks) * args.runs, "rank")
     done = [0]
 
     def progress(k, run, objective):
         done[0] += 1
         if bar:
-            bar.update(done[0], f"k={k} run {run + 1}/{args.runs}")
+            which = " (randomized)" if done[0] > len(args.ks) * args.runs else ""
+            bar.update(done[0], f"k={k} run {run + 1}/{args.runs}{which}")
 
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -52,7 +58,8 @@ def run_rank(args):
         try:
             survey = survey_module.rank_survey(
                 X, args.ks, n_runs=args.runs, beta_loss=args.loss, solver=args.solver,
-                max_iter=args.max_iter, tol=args.tol, random_state=args.seed, callback=progress)
+                max_iter=args.max_iter, tol=args.tol, random_state=args.seed, callback=progress,
+                randomized=args.randomized)
         except (ValueError, TypeError) as exc:
             raise CommandError(f"{args.input}: cannot survey: {one_line(exc)}") from None
         except MemoryError as exc:
@@ -66,19 +73,23 @@ def run_rank(args):
     print(f"rank survey of {args.input} ({X.shape[0]} x {X.shape[1]}): {args.runs} runs per k, "
           f"{args.loss}, {wall:.2f} s")
     print(survey.table())
+    if survey.randomized is not None:
+        print("the same survey of the randomized input (each column shuffled):")
+        print(survey.randomized.table())
     for w in caught:
         if issubclass(w.category, UserWarning):
             print(f"note: {one_line(w.message)}")
-    params = run_params(args, ks=list(args.ks), runs=args.runs, init="random")
+    params = run_params(args, ks=list(args.ks), runs=args.runs, init="random",
+                        randomized=args.randomized)
     try:
         if table:
-            write_table(table, {"k": survey.ks, "cophenetic": survey.cophenetic,
-                                "dispersion": survey.dispersion, "rss": survey.rss,
-                                "evar": survey.evar, "objective": survey.objective},
-                        params=params)
-            print(f"wrote {table}: k, cophenetic, dispersion, rss, evar, objective")
+            columns = survey_columns(survey)
+            write_table(table, columns, params=params)
+            print(f"wrote {table}: {', '.join(columns)}")
         for k, path in clusters:
             _write_clusters(path, k, survey, data, params)
+        for k, path in features:
+            write_features(path, survey.factors[k][1], data, dict(params, k=k))
     except OutputError as exc:
         raise CommandError(str(exc)) from None
     if args.plot:
@@ -91,15 +102,32 @@ def run_rank(args):
     return 0
 
 
-def _cluster_output(k_text, path, args, taken):
-    """(k, path) of one --clusters K FILE, checked: K is one of --ks, FILE a table to write."""
+# The survey table's columns, after k: the RankSurvey fields, in this order.
+SURVEY_MEASURES = ("cophenetic", "dispersion", "rss", "evar", "objective", "stability",
+                   "factor_distance", "silhouette_samples", "silhouette_features")
+
+
+def survey_columns(survey):
+    """The table of the survey: k, every per-rank measure, and with a randomized survey its
+    measures again under random_<name>."""
+    columns = {"k": survey.ks}
+    for name in SURVEY_MEASURES:
+        columns[name] = getattr(survey, name)
+    if survey.randomized is not None:
+        for name in SURVEY_MEASURES:
+            columns[f"random_{name}"] = getattr(survey.randomized, name)
+    return columns
+
+
+def _rank_output(option, k_text, path, args, taken):
+    """(k, path) of one `option K FILE`, checked: K is one of --ks, FILE a table to write."""
     try:
         k = int(k_text)
     except ValueError:
-        raise CommandError(f"--clusters {k_text} {path}: {k_text!r} is not a rank; give one "
+        raise CommandError(f"{option} {k_text} {path}: {k_text!r} is not a rank; give one "
                            f"of --ks ({', '.join(map(str, args.ks))}).") from None
     if k not in args.ks:
-        raise CommandError(f"--clusters {k_text} {path}: rank {k} is not surveyed; give one of "
+        raise CommandError(f"{option} {k_text} {path}: rank {k} is not surveyed; give one of "
                            f"--ks ({', '.join(map(str, args.ks))}).")
     return k, claim_outputs(path, "table", args, taken)[0]
 
@@ -133,12 +161,8 @@ def _write_clusters(path, k, survey, data, params):
     """Write each row's cluster at rank k: the consensus cluster and the best run's largest
     factor (nmf0, nmf1, ...), labelled by the row labels (or row numbers)."""
     X = data.X
-    W = survey.factors[k][0]
-    labels = (data.row_labels if data.row_labels is not None
-              else np.arange(X.shape[0]).astype(str))
-    write_table(path, {"cluster": consensus_clusters(survey.consensus[k], k),
-                       "factor": np.array([f"nmf{j}" for j in np.argmax(W, axis=1)])},
-                row_labels=labels, params=dict(params, k=k))
+    write_sample_clusters(path, survey.factors[k][0], data, dict(params, k=k),
+                          consensus=consensus_clusters(survey.consensus[k], k))
     print(f"wrote {path}: the cluster of each of the {X.shape[0]} rows at k={k}")
 
 

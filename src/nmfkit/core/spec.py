@@ -79,6 +79,14 @@ def _init(value, name):
     return value if value is None else check_choice(value, name, INITS)
 
 
+def _factor_or_none(value, name):
+    return value if value is None else check_choice(value, name, FACTORS)
+
+
+def _fraction_or_none(value, name):
+    return value if value is None else check_float(value, name, 0.0, 1.0)
+
+
 # The parameters of a fit, in the order they are checked, with NMF's defaults.
 PARAMETER_CONSTRAINTS = {
     "beta_loss": Constraint("frobenius", lambda v, n: beta_to_float(v),
@@ -102,7 +110,38 @@ PARAMETER_CONSTRAINTS = {
     "check_every": Constraint(10, check_int, "an integer >= 1"),
     "n_init": Constraint(1, check_int, "an integer >= 1"),
     "shuffle": Constraint(False, check_bool, "True or False"),
+    "orthogonal": Constraint(None, _factor_or_none, "None, 'W' or 'H'"),
+    "sparseness_W": Constraint(None, _fraction_or_none, "None or a real in [0, 1]"),
+    "sparseness_H": Constraint(None, _fraction_or_none, "None or a real in [0, 1]"),
 }
+
+# The factors a constraint can apply to, as the caller names them.
+FACTORS = ("W", "H")
+
+
+def _check_constrained(values, beta, solver_name):
+    """Orthogonal and sparse NMF: the Frobenius loss, their own solver, one constraint."""
+    what = "orthogonal" if values["orthogonal"] is not None else "sparseness_W/sparseness_H"
+    if beta != 2.0:
+        raise ValueError(f"{what} is available for the Frobenius loss only, got beta_loss="
+                         f"{beta:g}; use beta_loss='frobenius'.")
+    if solver_name != "auto":
+        raise ValueError(f"{what} runs its own solver; leave solver='auto' (got "
+                         f"solver={solver_name!r}).")
+    if values["orthogonal"] is not None and (values["sparseness_W"] is not None
+                                             or values["sparseness_H"] is not None):
+        raise ValueError("orthogonal and sparseness_W/sparseness_H cannot be combined; choose "
+                         "one constraint.")
+    if values["sparseness_W"] is not None and values["sparseness_H"] is not None:
+        raise ValueError("sparseness_W and sparseness_H cannot both be set; constrain one "
+                         "factor.")
+    for F, G in (("W", "H"), ("H", "W")):
+        alpha = values["alpha_W"] if F == "W" or values["alpha_H"] == "same" else \
+            values["alpha_H"]
+        if values[f"sparseness_{F}"] is not None and alpha != 0:
+            raise ValueError(f"sparseness_{F} keeps the vectors of {F} at unit norm, where a "
+                             f"penalty is a constant: set alpha_{F}=0 (alpha_H defaults to "
+                             f"alpha_W) and penalize {G} only.")
 
 
 def default_init(k, shape):
@@ -148,6 +187,9 @@ class FitSpec:
     forget_factor: float     # 'auto' resolved to 1
     callback: Any
     random_state: Any        # as given (checked)
+    orthogonal: Any = None   # None, 'W' (columns of W orthogonal) or 'H' (rows of H)
+    sparseness_W: Any = None  # None, or the Hoyer sparseness every column of W must have
+    sparseness_H: Any = None  # None, or the Hoyer sparseness every row of H must have
 
     @classmethod
     def from_params(cls, params):
@@ -169,12 +211,31 @@ class FitSpec:
         if solver in FROBENIUS_ONLY_SOLVERS and beta != 2.0:
             raise ValueError(f"solver='{solver_name}' minimizes the Frobenius loss only; use "
                              f"solver='mu' for beta_loss={params.get('beta_loss')!r}.")
+        constrained = values["orthogonal"] is not None or values["sparseness_W"] is not None \
+            or values["sparseness_H"] is not None
+        if constrained:
+            _check_constrained(values, beta, solver_name)
         if isinstance(values["alpha_H"], str):  # 'same'
             values["alpha_H"] = values["alpha_W"]
         if values["forget_factor"] == "auto":
             values["forget_factor"] = 1.0  # every batch counts alike (see solvers.stream)
         values.update(solver=solver, solver_name=solver_name, beta=beta)
         return cls(**values)
+
+    @property
+    def constrained(self):
+        """Whether the fit has an orthogonality or sparseness constraint (its own solver)."""
+        return (self.orthogonal is not None or self.sparseness_W is not None
+                or self.sparseness_H is not None)
+
+    @property
+    def constrained_factor(self):
+        """'W' or 'H': the caller's factor the constraint holds for (None without one)."""
+        if self.orthogonal is not None:
+            return self.orthogonal
+        if self.sparseness_W is not None:
+            return "W"
+        return "H" if self.sparseness_H is not None else None
 
     @property
     def loss_name(self):
@@ -192,6 +253,10 @@ class FitSpec:
                              "the divergence is undefined and the solver may diverge. Add a "
                              "small positive value to X, mark the zeros as missing, or use a "
                              "positive beta_loss.")
+        if M.masked and spec.constrained:
+            raise ValueError("X has missing values (NaN entries, or a mask), which orthogonal "
+                             "and sparse NMF cannot fit: impute them, or fit without the "
+                             "constraint.")
         if M.masked and spec.solver in FROBENIUS_ONLY_SOLVERS:
             raise ValueError(f"X has missing values (NaN entries, or a mask), which "
                              f"solver='{spec.solver_name}' cannot fit: it minimizes the "

@@ -23,6 +23,7 @@ from ..core.spec import FitSpec
 from ..core.threads import blas_single_threaded
 from ..solvers import init as starts
 from ..solvers.fit import fit_matrix, solve_components
+from ..solvers.sparse import hoyer_sparseness
 from ..solvers.stream import StreamState, gather_rows, stream_step
 from .base import NMFTags, names_checked_first
 from .compat import (
@@ -40,6 +41,12 @@ __all__ = ["NMF", "is_dask"]
 def is_dask(X):
     """Whether X is a dask collection (fitted on the cluster: see nmfkit.distributed)."""
     return type(X).__module__.startswith("dask")
+
+
+def _no_constraint(spec, where):
+    if spec.constrained:
+        raise ValueError(f"orthogonal and sparseness_W/sparseness_H are not supported with "
+                         f"{where}: fit the in-memory data with NMF.fit.")
 
 
 def _no_dask_mask(mask):
@@ -93,14 +100,36 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         nmfkit.solvers.stream) is multiplied by this at every batch. 'auto' is 1 (every batch counts
         alike); 0 keeps none.
 
+    orthogonal : None, 'W' or 'H', default=None
+        Orthogonal NMF: the columns of W ('W') or the rows of H ('H') orthogonal. With
+        nonnegative factors that means disjoint supports: each sample (each feature) belongs
+        to one component, and NMF becomes a clustering akin to k-means (Ding et al. 2006).
+        Fitted by the EM-like method of Pompili et al. (2014), which reaches exact
+        orthogonality and never increases the objective; Frobenius loss, fully observed data.
+    sparseness_W, sparseness_H : None or float in [0, 1], default=None
+        Hoyer's NMF with sparseness constraints (Hoyer 2004): every column of W (every row of
+        H) kept at this Hoyer sparseness (0: all entries equal, 1: one nonzero entry).
+        Frobenius loss, fully observed data, one constraint per fit.
+
     Fitted attributes add loss_history_ (the objective at iterations loss_history_iter_)
-    to those of scikit-learn.
+    and sparseness_ ({'W': ..., 'H': ...}: the mean Hoyer sparseness of W's columns and of
+    H's rows) to those of scikit-learn.
+
+    References
+    ----------
+    Ding, C., Li, T., Peng, W., Park, H. (2006). Orthogonal nonnegative matrix
+    t-factorizations for clustering. KDD.
+    Pompili, F., Gillis, N., Absil, P.-A., Glineur, F. (2014). Two algorithms for orthogonal
+    nonnegative matrix factorization with application to clustering. Neurocomputing 141.
+    Hoyer, P. O. (2004). Non-negative matrix factorization with sparseness constraints.
+    JMLR 5.
     """
 
     def __init__(self, n_components="auto", *, init=None, solver="auto", beta_loss="frobenius",
                  tol=1e-4, max_iter=200, n_init=1, random_state=None, alpha_W=0.0,
                  alpha_H="same", l1_ratio=0.0, verbose=0, shuffle=False, floor="auto",
-                 check_every=10, callback=None, forget_factor="auto"):
+                 check_every=10, callback=None, forget_factor="auto", orthogonal=None,
+                 sparseness_W=None, sparseness_H=None):
         self.n_components = n_components
         self.init = init
         self.solver = solver
@@ -118,6 +147,9 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         self.check_every = check_every
         self.callback = callback
         self.forget_factor = forget_factor
+        self.orthogonal = orthogonal
+        self.sparseness_W = sparseness_W
+        self.sparseness_H = sparseness_H
 
     # -- scikit-learn plumbing --------------------------------------------------------------
     def _allows_nan(self):
@@ -158,6 +190,9 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
                           stacklevel=3)
         self.components_ = result.H
         self.n_components_ = result.H.shape[0]
+        if not is_dask(result.W):
+            self.sparseness_ = {"W": float(np.mean(hoyer_sparseness(result.W, axis=0))),
+                                "H": float(np.mean(hoyer_sparseness(result.H, axis=1)))}
         self.n_iter_ = result.n_iter
         self.reconstruction_err_ = result.reconstruction_err
         self.loss_history_ = result.loss_history
@@ -178,6 +213,7 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         spec = self._spec()
         if is_dask(X):  # on the dask cluster: see nmfkit.distributed
             _no_dask_mask(mask)
+            _no_constraint(spec, "a dask array (the cluster fit)")
             from ..distributed.front import fit as dask_fit
             result = dask_fit(spec, X, W, H)
             self._check_names(X, reset=True)
@@ -211,6 +247,7 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         fit_transform. Sets n_steps_ (the batches seen).
         """
         spec = self._spec()
+        _no_constraint(spec, "partial_fit (the streaming update)")
         M = Matrix(X, mask=mask)
         spec.for_data(M)
         rng = None if getattr(self, "_stream", None) is None else self._stream.rng

@@ -8,7 +8,11 @@ rows land together, summarized by its cophenetic correlation and its dispersion 
 nmfkit.rank.consensus).
 
 Alongside: rss = ||V - W H||_F^2 and evar = 1 - rss / ||V||_F^2 of the best run (lowest
-objective) of each k, computed from the factors without forming W H.
+objective) of each k, computed from the factors without forming W H; the silhouettes of the
+samples (clustered by the consensus) and of the features (clustered by the best run's H), as
+R's NMF package reports them; the stability of the components across the runs (Kotliar et al.
+2019; nmfkit.rank.stability); and, on request, the same survey of a copy of V with every
+column shuffled, to compare against chance (Frigyesi & Hoglund 2008; nmfkit.rank.chance).
 """
 
 import warnings
@@ -23,14 +27,23 @@ from ..core.spec import FitSpec
 from ..core.threads import blas_single_threaded, effective_n_threads
 from ..solvers import init as starts
 from ..solvers.alternating import run
+from .chance import shuffle_generator, shuffled_copy
 from .consensus import consensus_matrix, consensus_tree, dispersion, tree_cophenetic
 from .ks import parse_ks
+from .stability import (
+    component_stability,
+    consensus_clusters,
+    feature_silhouette,
+    silhouette_values,
+)
 
 __all__ = ["rank_survey", "RankSurvey"]
 
 # Above this many rows a consensus matrix (m x m doubles per rank) gets a warning.
 _LARGE_M = 5000
-# Inits that differ from run to run; a consensus over identical runs says nothing.
+# The per-rank arrays of a RankSurvey, in the order rank_survey fills them.
+_MEASURES = ("cophenetic", "dispersion", "rss", "evar", "objective", "stability",
+             "factor_distance", "silhouette_samples", "silhouette_features")
 
 
 @dataclass
@@ -40,6 +53,24 @@ class RankSurvey:
     ks, cophenetic, dispersion, rss, evar, objective (the best run's objective, in the units
     of beta_loss) are arrays; consensus, order (the leaf order of the average-linkage tree,
     for an ordered heatmap) and factors ((W, H) of the best run) are dicts keyed by rank.
+
+    How stable the components are across the runs (nmfkit.rank.stability.component_stability;
+    NaN, or empty dicts, with one run or stability=False):
+    stability (the mean silhouette of all runs' components clustered into k, cosine
+    distance, in [-1, 1]), component_stability ({k: (k,)} the mean silhouette of each
+    consensus component's cluster), factor_distance (the mean over pairs of runs of the
+    distance between their factor sets ignoring order and scale, in [0, 1]; all pairs up to
+    32 runs, about 500 pairs in a fixed pattern above) and
+    consensus_components ({k: (k, n_features)} the median of each cluster, in the order of
+    the best run's components and at their scale).
+
+    silhouette_samples: the mean silhouette of the samples in sample_clusters ({k:
+    (n_samples,) ints}, the consensus tree cut into k) with the distance 1 - consensus (NaN
+    with one run); silhouette_features: the mean silhouette of the features clustered by
+    their dominant component in the best run's H, cosine distance.
+
+    randomized: None, or the RankSurvey of the same survey on V with each column shuffled
+    (rank_survey(..., randomized=True)); its own randomized is None.
     """
     ks: np.ndarray
     cophenetic: np.ndarray
@@ -52,13 +83,34 @@ class RankSurvey:
     factors: dict = field(repr=False)
     n_runs: int = 0
     beta_loss: str = "frobenius"
+    stability: np.ndarray = None
+    factor_distance: np.ndarray = None
+    silhouette_samples: np.ndarray = None
+    silhouette_features: np.ndarray = None
+    component_stability: dict = field(default=None, repr=False)
+    consensus_components: dict = field(default=None, repr=False)
+    sample_clusters: dict = field(default=None, repr=False)
+    randomized: "RankSurvey" = field(default=None, repr=False)
 
     def table(self):
-        """The survey as a text table, one line per rank."""
-        lines = [f"{'k':>4} {'cophenetic':>11} {'dispersion':>11} {'rss':>12} {'evar':>8}"]
+        """The survey as a text table, one line per rank: k, cophenetic, dispersion, rss,
+        evar, then stability, factor distance ('distance'), the samples' and the features'
+        silhouettes, and with a randomized survey its cophenetic and rss ('random_coph',
+        'random_rss')."""
+        extra = [("stability", self.stability), ("distance", self.factor_distance),
+                 ("sil_samples", self.silhouette_samples),
+                 ("sil_features", self.silhouette_features)]
+        if self.randomized is not None:
+            extra += [("random_coph", self.randomized.cophenetic),
+                      ("random_rss", self.randomized.rss)]
+        extra = [(name, values) for name, values in extra if values is not None]
+        lines = [f"{'k':>4} {'cophenetic':>11} {'dispersion':>11} {'rss':>12} {'evar':>8}"
+                 + "".join(f" {name:>12}" for name, _ in extra)]
         for i, k in enumerate(self.ks):
             lines.append(f"{k:>4} {self.cophenetic[i]:>11.4f} {self.dispersion[i]:>11.4f} "
-                         f"{self.rss[i]:>12.5g} {self.evar[i]:>8.4f}")
+                         f"{self.rss[i]:>12.5g} {self.evar[i]:>8.4f}"
+                         + "".join(f" {values[i]:>12.5g}" if name == "random_rss" else
+                                   f" {values[i]:>12.4f}" for name, values in extra))
         return "\n".join(lines)
 
     def __str__(self):
@@ -70,14 +122,16 @@ def _frobenius_rss(M, W, Ht, n_threads):
     return 2.0 * M.divergence(W, Ht, 2.0, n_threads) * M.scale ** 2
 
 
-def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback):
+def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback, components):
     """n_runs factorizations of the prepared V (M) at rank k, each from its own start drawn
     from rng on V_init (M.filled()). Returns the cluster of each row of V in each run
     (n_runs x m: the factor with the largest entry in the row's W), the best run (lowest
-    objective) and how many runs stopped at max_iter before meeting tol."""
+    objective), its index and how many runs stopped at max_iter before meeting tol.
+    components: None, or a float64 array (n_runs * k, n) that receives each run's H (rows
+    r*k .. r*k + k - 1 for run r; internal scaling, the same up to one factor)."""
     floor = spec.floor_value(M, k)
     labels = np.empty((n_runs, M.shape[0]), dtype=np.intp)
-    best, n_unconverged = None, 0
+    best, best_run, n_unconverged = None, 0, 0
     for r in range(n_runs):
         W0, H0 = starts.initialize(V_init, k, init, rng)
         Wi, Hti = M.to_internal(W0, H0, scaled=True)
@@ -86,16 +140,19 @@ def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback):
         n_unconverged += not res.converged and spec.tol > 0
         rows = res.Ht if M.transposed else res.W  # the factor along V's rows
         labels[r] = np.argmax(rows, axis=1)
+        if components is not None:  # the factor along V's columns: H^T
+            components[r * k:(r + 1) * k] = (res.W if M.transposed else res.Ht).T
         if best is None or res.history[-1] < best.history[-1]:
-            best = res
+            best, best_run = res, r
         if callback is not None:
             callback(k, r, float(M.external_divergence([res.history[-1]], spec.beta)[0]))
-    return labels, best, n_unconverged
+    return labels, best, best_run, n_unconverged
 
 
 def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init="random",
                 max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0, alpha_H="same",
-                l1_ratio=0.0, floor="auto", check_every=10, mask=None, callback=None, verbose=0):
+                l1_ratio=0.0, floor="auto", check_every=10, mask=None, callback=None, verbose=0,
+                stability=True, randomized=False):
     """Survey the ranks ks of NMF on V by consensus clustering (Brunet et al. 2004).
 
     Parameters
@@ -117,22 +174,37 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
     random_state : None, int or numpy RandomState / Generator
         Seeds all runs, drawn in order (same arguments, same result).
     callback : callable or None
-        Called as callback(k, run, objective) after each run (run = 0 .. n_runs-1).
+        Called as callback(k, run, objective) after each run (run = 0 .. n_runs-1); with
+        randomized=True, also for the runs on the randomized copy, after all the others.
     verbose : int, default=0
         Print one line per rank when > 0.
+    stability : bool, default=True
+        Measure how stable the components are across the runs (stability,
+        component_stability, factor_distance, consensus_components; Kotliar et al. 2019):
+        it keeps every run's H of a rank, n_runs * k * n_features doubles (for wide data,
+        e.g. 30 runs at k = 20 of 50,000 features, 240 MB while that rank is surveyed).
+        False skips it (those fields are then NaN and empty dicts).
+    randomized : bool, default=False
+        Also run the same survey (same parameters; its random numbers drawn from the same
+        random state after the real survey's) on a copy of V with the entries of each
+        column shuffled independently (Frigyesi & Hoglund 2008; R's NMF `randomize`), kept
+        as survey.randomized. Missing entries move with their column's values; a sparse V
+        stays sparse. It doubles the time and holds a second copy of V.
 
     Returns
     -------
-    RankSurvey with ks, cophenetic, dispersion, rss, evar, objective (arrays aligned with
-    ks) and consensus, order and factors (dicts keyed by k).
+    RankSurvey with ks, cophenetic, dispersion, rss, evar, objective, stability,
+    factor_distance, silhouette_samples, silhouette_features (arrays aligned with ks),
+    consensus, order, factors, component_stability, consensus_components, sample_clusters
+    (dicts keyed by k) and randomized (a RankSurvey or None).
 
     Notes
     -----
     Each consensus matrix is m x m doubles (8 m^2 bytes per rank): for tens of thousands of
     rows, survey a subsample of the rows. The rss and evar come from the best run of each k
-    (lowest objective) and are computed from its factors without forming W H.
+    (lowest objective) and are computed from its factors without forming W H. The
+    silhouettes follow Rousseeuw (1987); see nmfkit.rank.stability for each of them.
     """
-    from scipy.cluster.hierarchy import leaves_list
     ks = parse_ks(ks)
     n_runs = check_int(n_runs, "n_runs")
     if n_runs < 2:  # one run agrees with itself: cophenetic and dispersion would read 1
@@ -149,14 +221,16 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
                          "initializations give the same start every time.")
     if callback is not None and not callable(callback):  # called as (k, run, objective)
         raise TypeError(f"callback must be callable or None, got {callback!r}.")
+    for name, value in (("stability", stability), ("randomized", randomized)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
     # the parameters every run shares, checked as NMF checks them
-    spec = FitSpec.from_params(dict(
+    shared = FitSpec.from_params(dict(
         init=init, solver=solver, beta_loss=beta_loss, tol=tol, max_iter=max_iter,
         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, floor=floor,
         check_every=check_every, random_state=random_state))
-    rng = spec.random_state_checked()
+    rng = shared.random_state_checked()
     M = Matrix(V, "V", mask=mask)
-    spec = spec.for_data(M)
     m = M.shape[0]
     if m < 2:
         raise ValueError(f"V has {m} row(s); a consensus needs at least 2 rows (samples).")
@@ -166,19 +240,44 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
         warnings.warn(f"V has {m} rows: each consensus matrix is {m} x {m} "
                       f"({8 * m * m / 2**30:.1f} GiB per rank); survey a subsample of rows to "
                       "save memory and time.", UserWarning, stacklevel=2)
+    survey_of = dict(ks=ks, n_runs=n_runs, init=init, rng=rng, callback=callback,
+                     verbose=verbose, stability=bool(stability))
+    survey, n_unconverged = _survey(M, shared.for_data(M), title="", **survey_of)
+    if n_unconverged:
+        warnings.warn(f"{n_unconverged} of {n_runs * len(ks)} runs reached max_iter="
+                      f"{shared.max_iter} before tol={shared.tol}; increase max_iter for "
+                      "steadier consensus matrices.", ConvergenceWarning, stacklevel=2)
+    if randomized:
+        shuffled, shuffled_mask = shuffled_copy(M, shuffle_generator(rng))
+        R = Matrix(shuffled, "V", mask=shuffled_mask)
+        survey.randomized, n_unconverged = _survey(R, shared.for_data(R),
+                                                   title=" (randomized)", **survey_of)
+        if n_unconverged:
+            warnings.warn(f"{n_unconverged} of {n_runs * len(ks)} runs on the randomized copy "
+                          f"of V reached max_iter={shared.max_iter} before tol={shared.tol}.",
+                          ConvergenceWarning, stacklevel=2)
+    return survey
+
+
+def _survey(M, spec, *, ks, n_runs, init, rng, callback, verbose, stability, title):
+    """The survey of the prepared V (M) with the checked spec: (RankSurvey, the number of
+    runs that stopped at max_iter before tol). title follows 'rank_survey' in verbose
+    lines."""
+    from scipy.cluster.hierarchy import leaves_list
     penalty = spec.penalty(M)
     sq_norm = M.sq_norm * M.scale ** 2
     n_threads = effective_n_threads()
     V_init = M.filled()
 
-    out = {name: np.empty(len(ks)) for name in
-           ("cophenetic", "dispersion", "rss", "evar", "objective")}
-    consensus, order, factors = {}, {}, {}
+    out = {name: np.full(len(ks), np.nan) for name in _MEASURES}
+    consensus, order, factors, clusters = {}, {}, {}, {}
+    per_component, components_of = {}, {}
     n_unconverged = 0
     with blas_single_threaded():  # also keeps the SVD of nndsvdar thread-count independent
         for i, k in enumerate(ks):
-            labels, best, n_missed = _runs_of_rank(M, V_init, spec, k, n_runs, init, rng,
-                                                   penalty, callback)
+            H_runs = np.empty((n_runs * k, M.shape[1])) if stability else None
+            labels, best, best_run, n_missed = _runs_of_rank(M, V_init, spec, k, n_runs, init,
+                                                             rng, penalty, callback, H_runs)
             n_unconverged += n_missed
             C = consensus_matrix(labels)
             Z, d = consensus_tree(C)
@@ -190,13 +289,21 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
             out["evar"][i] = 1.0 - rss / sq_norm if sq_norm > 0 else float("nan")
             out["objective"][i] = M.external_divergence([best.history[-1]], spec.beta)[0]
             factors[k] = M.to_external(best.W, best.Ht)
+            clusters[k] = consensus_clusters(Z, k, order[k])
+            if n_runs > 1:
+                out["silhouette_samples"][i] = np.mean(silhouette_values(1.0 - C, clusters[k]))
+            out["silhouette_features"][i] = feature_silhouette(factors[k][1])
+            if stability:
+                (out["stability"][i], per_component[k], components_of[k],
+                 out["factor_distance"][i]) = component_stability(H_runs, k, best_run,
+                                                                  factors[k][1])
+                del H_runs
             if verbose:
-                print(f"nmfkit rank_survey: k={k}: cophenetic {out['cophenetic'][i]:.4f}, "
-                      f"dispersion {out['dispersion'][i]:.4f}, rss {rss:.5g}, "
-                      f"evar {out['evar'][i]:.4f}")
-    if n_unconverged:
-        warnings.warn(f"{n_unconverged} of {n_runs * len(ks)} runs reached max_iter="
-                      f"{spec.max_iter} before tol={spec.tol}; increase max_iter for "
-                      "steadier consensus matrices.", ConvergenceWarning, stacklevel=2)
-    return RankSurvey(ks=np.array(ks), consensus=consensus, order=order, factors=factors,
-                      n_runs=n_runs, beta_loss=spec.loss_name, **out)
+                print(f"nmfkit rank_survey{title}: k={k}: cophenetic "
+                      f"{out['cophenetic'][i]:.4f}, dispersion {out['dispersion'][i]:.4f}, "
+                      f"rss {rss:.5g}, evar {out['evar'][i]:.4f}, stability "
+                      f"{out['stability'][i]:.4f}")
+    survey = RankSurvey(ks=np.array(ks), consensus=consensus, order=order, factors=factors,
+                        n_runs=n_runs, beta_loss=spec.loss_name, component_stability=per_component,
+                        consensus_components=components_of, sample_clusters=clusters, **out)
+    return survey, n_unconverged

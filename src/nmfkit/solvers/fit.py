@@ -2,8 +2,11 @@
 solve, and the W of new data for fixed components. Takes a FitSpec and a prepared Matrix,
 returns a FitResult; the estimator turns it into fitted attributes."""
 
+import functools
+
 import numpy as np
 
+from ..core.matrix import OTHER_SIDE
 from ..core.params import FROBENIUS_ONLY_SOLVERS, RANDOM_INITS
 from ..core.result import FitResult
 from ..core.threads import blas_single_threaded, effective_n_threads
@@ -24,6 +27,31 @@ def sweep_order_rng(rng, spec):
     return np.random.RandomState(int(draw(2**31 - 1)))
 
 
+def constrained_run(spec, M, W, Ht, **common):
+    """One run of orthogonal NMF (solvers.orthogonal) or sparse NMF (solvers.sparse), with
+    the constraint on the internal side that holds the caller's constrained factor."""
+    side = M.w_side if spec.constrained_factor == "W" else OTHER_SIDE[M.w_side]
+    if spec.orthogonal is not None:
+        from .orthogonal import run_orthogonal
+        return run_orthogonal(M, W, Ht, side=side, **common)
+    from .sparse import run_sparse
+    target = spec.sparseness_W if spec.constrained_factor == "W" else spec.sparseness_H
+    return run_sparse(M, W, Ht, side=side, target=target, **common)
+
+
+def w_solver(spec):
+    """The solve for the caller's W with H fixed (its signature is solvers.polish.solve_w's):
+    the plain one, or the constrained one when the constraint is on W (so that transform
+    gives W with the constraint, and fit_transform(X) equals fit(X).transform(X))."""
+    if spec.constrained_factor != "W":
+        return solve_w
+    if spec.orthogonal is not None:
+        from .orthogonal import solve_orthogonal_w
+        return solve_orthogonal_w
+    from .sparse import solve_sparse_w
+    return functools.partial(solve_sparse_w, target=spec.sparseness_W)
+
+
 def fit_matrix(spec, M, k, init, W=None, H=None):
     """spec.n_init runs on the prepared data M (spec already for_data(M)) from seeded starts
     (the first from init, the others random unless init is), the best finished by the
@@ -37,10 +65,14 @@ def fit_matrix(spec, M, k, init, W=None, H=None):
             run_init = init if r == 0 or init in RANDOM_INITS else "random"
             W0, H0 = starts.initialize(M.filled(), k, run_init, rng, W, H)
             Wi, Hti = M.to_internal(W0, H0, scaled=run_init != "custom")
-            res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver, max_iter=spec.max_iter,
-                      tol=spec.tol, penalty=penalty, floor=floor,
-                      check_every=spec.check_every, verbose=spec.verbose,
-                      callback=spec.callback, shuffle=sweep_order_rng(rng, spec))
+            common = dict(max_iter=spec.max_iter, tol=spec.tol, penalty=penalty, floor=floor,
+                          check_every=spec.check_every, verbose=spec.verbose,
+                          callback=spec.callback)
+            if spec.constrained:
+                res = constrained_run(spec, M, Wi, Hti, **common)
+            else:
+                res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver,
+                          shuffle=sweep_order_rng(rng, spec), **common)
             if best is None or res.history[-1] < best.history[-1]:
                 best = res
         div = _final_divergence(spec, M, best, penalty, floor)
@@ -58,8 +90,8 @@ def _final_divergence(spec, M, best, penalty, floor):
     if spec.tol > 0:
         # Finish with the exact W for the final H: what transform(X) computes. tol=0
         # asks for exactly max_iter iterations of the solver, so it is left out then.
-        solve_w(M, best.W, best.Ht, beta=spec.beta, penalty=penalty, floor=floor,
-                max_iter=spec.polish_iter(M.masked))
+        w_solver(spec)(M, best.W, best.Ht, beta=spec.beta, penalty=penalty, floor=floor,
+                       max_iter=spec.polish_iter(M.masked))
     elif spec.beta != 2.0 and best.history_iters[-1] == best.n_iter:
         # The last history entry is the divergence of these very factors, computed
         # directly: reuse it. (Frobenius histories come from the products, which lose
@@ -80,6 +112,7 @@ def solve_components(spec, M, H):
         # generic start, which matters most for the slow multiplicative W solve
         W0 = starts.least_squares_start(M.filled(), H / M.dtype.type(np.sqrt(M.scale)))
         Wi, Hti = M.to_internal(W0, H / np.sqrt(M.scale), scaled=True)
-        sweeps = solve_w(M, Wi, Hti, beta=spec.beta, penalty=penalty,
-                         floor=spec.floor_value(M, k), max_iter=spec.polish_iter(M.masked))
+        sweeps = w_solver(spec)(M, Wi, Hti, beta=spec.beta, penalty=penalty,
+                                floor=spec.floor_value(M, k),
+                                max_iter=spec.polish_iter(M.masked))
     return M.to_external(Wi, Hti)[0], sweeps
