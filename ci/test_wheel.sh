@@ -16,11 +16,13 @@
 #                 built from exactly the files of the checkout, and nothing in it is touched
 #   3. wheel      python -m build --wheel (isolated build env from PyPI)
 #   4. repair     auditwheel show -> --plat, auditwheel repair; the repaired wheel must
-#                 contain nmfkit.libs/libgomp-*.so*
+#                 contain nmfkit.libs/libgomp-*.so*, and LICENSE and licenses/libgomp.txt in
+#                 its .dist-info/licenses/ (PEP 639 license-files)
 #   5. wheel-env  fresh venv: pip install "<repaired wheel>[test]"
 #   6. wheel-test pytest on the checkout's tests from a temp dir; fails unless `nmfkit` is
 #                 imported from that venv's site-packages and its libgomp from nmfkit.libs/
-#   7. sdist      python -m build --sdist; must contain the .pyx kernels and meson files
+#   7. sdist      python -m build --sdist; must contain the .pyx kernels, meson files, LICENSE
+#                 and the licenses/ notices
 #   8. sdist-env  fresh venv: pip install "<sdist>.tar.gz[test]" (compiles from source)
 #   9. sdist-test as step 6
 #
@@ -167,6 +169,23 @@ if not any(re.match(r"nmfkit\.libs/libgomp[-.][^/]*\.so", n) for n in libs):
 if not exts:
     sys.exit("error: the wheel has no compiled extension modules")
 PY
+# PEP 639: pyproject's license-files go into <name>.dist-info/licenses/ with their paths. The
+# repaired wheel must carry nmfkit's LICENSE and the notice of the libgomp it now vendors.
+"$TOOLS/python" - "$WHEEL" <<'PY'
+import re, sys, zipfile
+names = zipfile.ZipFile(sys.argv[1]).namelist()
+lic = sorted(n for n in names
+             if re.match(r"nmfkit-[^/]+\.dist-info/licenses/.", n) and not n.endswith("/"))
+print("license files:", *lic or ["(none)"], sep="\n  ")
+missing = [want for want in ("LICENSE", "licenses/libgomp.txt")
+           if not any(n.split("/licenses/", 1)[1] == want for n in lic)]
+if missing:
+    sys.exit(f"error: the repaired wheel's .dist-info/licenses/ lacks {', '.join(missing)}")
+meta = [n for n in names if re.match(r"nmfkit-[^/]+\.dist-info/METADATA$", n)]
+text = zipfile.ZipFile(sys.argv[1]).read(meta[0]).decode()
+if "License-Expression: BSD-3-Clause" not in text:
+    sys.exit("error: the wheel's METADATA has no 'License-Expression: BSD-3-Clause'")
+PY
 # (Through a file: `... | head` can kill auditwheel with SIGPIPE, which pipefail turns into a
 # failure.)
 "$TOOLS/auditwheel" show "$WHEEL" > "$TMP/show-repaired.txt"
@@ -289,7 +308,8 @@ echo "built: $(basename "$SDIST")"
 "$TOOLS/python" - "$SDIST" <<'PY'
 import sys, tarfile
 names = [n.split("/", 1)[1] for n in tarfile.open(sys.argv[1]).getnames() if "/" in n]
-need = ["pyproject.toml", "meson.build", "src/nmfkit/meson.build", "src/nmfkit/__init__.py"]
+need = ["pyproject.toml", "meson.build", "src/nmfkit/meson.build", "src/nmfkit/__init__.py",
+        "LICENSE", "licenses/libgomp.txt", "licenses/libomp.txt", "licenses/vcomp140.txt"]
 missing = [n for n in need if n not in names]
 pyx = [n for n in names if n.endswith(".pyx")]
 print(f"{len(names)} files, kernels: {', '.join(sorted(pyx)) or '(none)'}")

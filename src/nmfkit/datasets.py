@@ -39,10 +39,18 @@ def _limb(row, col, angle, side):
 def swimmer(dtype=np.float64):
     """The swimmer images (Donoho & Stodden 2003), drawn procedurally, in the given dtype.
 
-    A torso (a 12 x 2 bar, 24 pixels) with four limbs, each a 6-pixel segment in one of
-    four positions p = 0..3: arms at 0, 60, 120, 180 degrees from pointing down, legs at
-    0, 30, 60, 90 degrees, all turned outwards; left and right are mirror images. All 17
-    parts are 0/1 and pairwise disjoint, so every image is 0/1 with 48 pixels on.
+    A figure of a torso and four limbs, each limb in one of four positions: 256 images of
+    32 x 32 pixels that are exactly sums of 17 parts, the classic test of whether NMF
+    recovers the parts of images. A torso (a 12 x 2 bar, 24 pixels) with four limbs, each
+    a 6-pixel segment in one of four positions p = 0..3: arms at 0, 60, 120, 180 degrees
+    from pointing down, legs at 0, 30, 60, 90 degrees, all turned outwards; left and right
+    are mirror images. All 17 parts are 0/1 and pairwise disjoint, so every image is 0/1
+    with 48 pixels on.
+
+    Parameters
+    ----------
+    dtype : data-type, default=np.float64
+        The dtype of both arrays.
 
     Returns
     -------
@@ -53,6 +61,37 @@ def swimmer(dtype=np.float64):
     parts : ndarray of shape (17, 1024)
         The torso (row 0), then limb j in position p at row ``1 + 4*j + p``.
         ``V == A @ parts`` with A the (256, 17) 0/1 matrix of torso and limb positions.
+
+    See Also
+    --------
+    nmfkit.parts_grid : Lays out the parts (or the components found) as one image.
+    nmfkit.plot_parts : Draws them.
+
+    Notes
+    -----
+    Every image has the torso and exactly one position of each limb, so in A the four
+    columns of each limb sum to the torso's column: A and V have rank 13, and the 17 parts
+    are not the only nonnegative factorization of V (NMF at rank 17 need not return them
+    exactly). The images are drawn by this function with the structure Donoho & Stodden
+    describe; they are not their data files.
+
+    References
+    ----------
+    .. [1] Donoho, D. & Stodden, V. (2003). When does non-negative matrix factorization
+       give a correct decomposition into parts? Advances in Neural Information Processing
+       Systems 16.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import swimmer
+    >>> V, parts = swimmer()
+    >>> V.shape, parts.shape
+    ((256, 1024), (17, 1024))
+    >>> np.unique(V.sum(axis=1))
+    array([48.])
+    >>> V.reshape(-1, 32, 32).shape  # the images
+    (256, 32, 32)
     """
     dtype = np.dtype(dtype)
     torso = np.zeros((_SIZE, _SIZE))
@@ -73,12 +112,56 @@ def _uniform(rng, size):
 
 
 def make_low_rank(m, n, k, density=None, random_state=None, dtype=np.float64):
-    """A nonnegative (m, n) matrix W_true @ H_true of rank <= k, for tests and benchmarks.
+    """A nonnegative (m, n) matrix W_true @ H_true of rank at most k, for tests and benchmarks.
 
-    W_true (m, k) and H_true (k, n) have independent uniform [0, 1) entries. With density
-    None the result is a dense C-ordered ndarray; with density in (0, 1] it is a
-    scipy.sparse CSR matrix that keeps each entry independently with probability density
-    (the others are 0). random_state is None, an int or a numpy RandomState / Generator.
+    W_true (m, k) and H_true (k, n) have independent uniform [0, 1) entries, drawn in that
+    order from `random_state`.
+
+    Parameters
+    ----------
+    m : int
+        The number of rows, >= 1.
+    n : int
+        The number of columns, >= 1.
+    k : int
+        The inner dimension, >= 1: the rank of the dense result (almost surely, when
+        k <= min(m, n)).
+    density : float, optional
+        None: a dense result. A number in (0, 1]: a sparse result that keeps each entry
+        of W_true @ H_true independently with probability `density` (the others are 0),
+        then no longer of low rank.
+    random_state : None, int, RandomState or Generator, default=None
+        Seeds the factors (and the kept entries).
+    dtype : data-type, default=np.float64
+        A floating-point dtype of the result.
+
+    Returns
+    -------
+    ndarray or scipy.sparse.csr_matrix of shape (m, n)
+        A C-ordered ndarray when `density` is None, else a CSR matrix.
+
+    Raises
+    ------
+    ValueError
+        If `density` is not None nor a number in (0, 1], or a dimension is below 1.
+    TypeError
+        If `dtype` is not a floating-point dtype.
+
+    See Also
+    --------
+    nmfkit.swimmer : Images made of parts, with a known factorization.
+    nmfkit.make_topic_corpus : Documents with planted topics.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import make_low_rank
+    >>> X = make_low_rank(6, 5, 2, random_state=0)
+    >>> X.shape, int(np.linalg.matrix_rank(X)), bool((X >= 0).all())
+    ((6, 5), 2, True)
+    >>> S = make_low_rank(100, 50, 3, density=0.1, random_state=0, dtype=np.float32)
+    >>> S.format, S.dtype
+    ('csr', dtype('float32'))
     """
     m, n, k = check_int(m, "m"), check_int(n, "n"), check_int(k, "k")
     if density is not None and (isinstance(density, (bool, np.bool_))

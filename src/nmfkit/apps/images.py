@@ -14,18 +14,59 @@ def parts_grid(components, image_shape, *, n_cols=None, padding=1, normalize=Tru
                pad_value=0.0):
     """Tile the components (one flattened image per row) into one 2-D image.
 
-    components : a fitted NMF (its components_ are used) or an array (n_parts, h * w), each
-        row a row-major flattened h x w image (as swimmer() and most image data sets store
-        them).
-    image_shape : (h, w).
-    n_cols : images per row of the grid; default ceil(sqrt(n_parts)).
-    padding : pixels of pad_value between images and around the grid (>= 0).
-    normalize : if True (default), each image is divided by its largest value, so that every
-        part spans [0, 1] whatever its scale (an all-zero part stays zero).
+    NMF of images, one flattened image per row of X, finds parts: each row of H
+    (``components_``) is an image of what the component adds. This lays them out as a grid,
+    ready for ``imshow``.
 
-    Returns a float64 array of shape (rows * (h + padding) + padding,
-    n_cols * (w + padding) + padding); image i sits in grid row i // n_cols, column
-    i % n_cols. Empty cells at the end are pad_value.
+    Parameters
+    ----------
+    components : NMF, MiniBatchNMF or array-like of shape (n_parts, h * w)
+        A fitted model (its ``components_`` are used) or an array, each row a row-major
+        flattened h x w image (as `nmfkit.swimmer` and most image data sets store them).
+        A 1-D array is one image.
+    image_shape : tuple of int
+        The images' (h, w).
+    n_cols : int, optional
+        Images per row of the grid; default ceil(sqrt(n_parts)), at most n_parts.
+    padding : int, default=1
+        Pixels of `pad_value` between the images and around the grid, >= 0.
+    normalize : bool, default=True
+        Divide each image by its largest absolute value, so that every part spans [0, 1]
+        whatever its scale (an all-zero part stays zero).
+    pad_value : float, default=0.0
+        The value of the padding and of the empty cells at the end (NaN is allowed:
+        `nmfkit.plot_parts` draws it in gray).
+
+    Returns
+    -------
+    ndarray of shape (n_rows * (h + padding) + padding, n_cols * (w + padding) + padding)
+        A float64 image; image i sits in grid row i // n_cols, column i % n_cols.
+
+    Raises
+    ------
+    ValueError
+        If `image_shape` does not have h * w pixels per component, or the components are
+        not 1-D or 2-D.
+    TypeError
+        If `normalize` is not a bool or `pad_value` not a number.
+
+    See Also
+    --------
+    nmfkit.plot_parts : Draws the grid.
+    nmfkit.swimmer : Images made of 17 parts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import parts_grid
+    >>> parts = np.arange(1.0, 9.0).reshape(2, 4)  # two 2 x 2 images
+    >>> parts_grid(parts, (2, 2), normalize=False)
+    array([[0., 0., 0., 0., 0., 0., 0.],
+           [0., 1., 2., 0., 5., 6., 0.],
+           [0., 3., 4., 0., 7., 8., 0.],
+           [0., 0., 0., 0., 0., 0., 0.]])
+    >>> parts_grid(parts, (2, 2), n_cols=1, padding=0).shape
+    (4, 2)
     """
     H = components_array(components)
     if not isinstance(normalize, (bool, np.bool_)):

@@ -81,15 +81,51 @@ def _vocabulary(vocabulary, n_terms):
 def top_terms(model_or_components, vocabulary, n=10, *, weights=False):
     """The n terms with the largest weight in each topic, largest first.
 
-    model_or_components : a fitted NMF (its components_ are used) or an array
-        (n_topics, n_terms).
-    vocabulary : sequence of n_terms terms (e.g. CountVectorizer().get_feature_names_out()),
-        in the order of the columns of X; a dict term -> column index (a vectorizer's
-        vocabulary_) is also read.
-    n : int, default=10. Fewer are returned when a topic has fewer terms.
-    weights : if True, return (term, weight) pairs instead of terms.
+    With documents as the rows of a document-term matrix X ~= W H, row t of H
+    (``components_``) is topic t's weight on each term: its largest entries name the topic.
 
-    Returns a list with one list per topic.
+    Parameters
+    ----------
+    model_or_components : NMF, MiniBatchNMF or array-like of shape (n_topics, n_terms)
+        A fitted model (its ``components_`` are used) or the components themselves.
+    vocabulary : sequence of str or dict
+        The n_terms terms in the order of the columns of X (e.g.
+        ``CountVectorizer().get_feature_names_out()``); a dict term -> column index (a
+        vectorizer's ``vocabulary_``) is also read.
+    n : int, default=10
+        Terms per topic; fewer when there are fewer terms.
+    weights : bool, default=False
+        Return (term, weight) pairs instead of terms.
+
+    Returns
+    -------
+    list of list
+        One list per topic: its terms, or (term, weight) pairs, by decreasing weight (ties
+        in column order).
+
+    Raises
+    ------
+    ValueError
+        If the vocabulary does not have one term per column of the components.
+    TypeError
+        If the vocabulary is not an ordered sequence (a set or a string) or a dict.
+
+    See Also
+    --------
+    nmfkit.document_topics : The topic mixture of each document.
+    nmfkit.make_topic_corpus : A corpus with planted topics to try it on.
+    nmfkit.extract_features : The features that define each component, by specificity.
+
+    Examples
+    --------
+    >>> from nmfkit import NMF, make_topic_corpus, top_terms
+    >>> corpus = make_topic_corpus(n_documents=200, n_topics=3, random_state=0)
+    >>> model = NMF(3, init="nndsvda", max_iter=500, random_state=0).fit(corpus.counts)
+    >>> sorted(terms[:2] for terms in top_terms(model, corpus.vocabulary, n=4))
+    [['flour', 'butter'], ['goal', 'striker'], ['star', 'planet']]
+    >>> term, weight = top_terms(model, corpus.vocabulary, n=1, weights=True)[0][0]
+    >>> bool(weight > 0)
+    True
     """
     H = _components(model_or_components)
     vocabulary = _vocabulary(vocabulary, H.shape[1])
@@ -107,8 +143,40 @@ def top_terms(model_or_components, vocabulary, n=10, *, weights=False):
 def document_topics(W):
     """Each document's topic mixture: the rows of W scaled to sum to 1.
 
-    W : array (n_documents, n_topics), e.g. NMF.fit_transform(X) or transform(X). A row of
-    zeros (a document with no known terms) stays all zeros. Returns a new float array.
+    Row d of W holds how much of each topic document d contains; divided by its sum it is
+    the share of each topic in the document.
+
+    Parameters
+    ----------
+    W : array-like of shape (n_documents, n_topics)
+        The nonnegative document factor, e.g. ``NMF.fit_transform(X)`` or
+        ``NMF.transform(X)``. A row of zeros (a document with no known terms) stays all
+        zeros.
+
+    Returns
+    -------
+    ndarray of shape (n_documents, n_topics)
+        A new float array whose nonzero rows sum to 1.
+
+    Raises
+    ------
+    TypeError
+        If a model is passed instead of its W.
+    ValueError
+        If W is not 2-D, or has negative or non-finite entries.
+
+    See Also
+    --------
+    nmfkit.top_terms : The terms that name each topic.
+    nmfkit.assign_clusters : Each sample's dominant component, and how clearly it is.
+
+    Examples
+    --------
+    >>> from nmfkit import document_topics
+    >>> document_topics([[1.0, 3.0], [0.0, 0.0], [2.0, 2.0]])
+    array([[0.25, 0.75],
+           [0.  , 0.  ],
+           [0.5 , 0.5 ]])
     """
     if hasattr(W, "fit") or hasattr(W, "components_"):
         raise TypeError(f"W must be the document-topic array (n_documents, n_topics) of "
@@ -142,14 +210,63 @@ def make_topic_corpus(n_documents=300, n_topics=None, words_per_document=60, con
                       background=0.1, random_state=None):
     """Short documents drawn from planted topics (a small LDA-style generator, no download).
 
-    Each document has a topic mixture drawn from a symmetric Dirichlet(concentration) (small
-    values: one or two topics per document) and about words_per_document words (Poisson);
-    each word comes from one of the document's topics (Zipf-like weights over its 12 words)
-    or, with probability background, from a list of common words shared by all topics.
+    Each document has a topic mixture drawn from a symmetric Dirichlet(`concentration`)
+    and about `words_per_document` words (Poisson); each word comes from one of the
+    document's topics (Zipf-like weights over the topic's 12 words) or, with probability
+    `background`, from a list of 10 common words shared by all topics. No word is in two
+    topics, so the planted topics are what a topic model should find.
 
-    n_topics : int <= 6 or None (all six: astronomy, cooking, football, finance, music,
-    gardening).
-    Returns a TopicCorpus.
+    Parameters
+    ----------
+    n_documents : int, default=300
+        The number of documents.
+    n_topics : int, optional
+        How many of the six planted topics to use (at most 6), in the order astronomy,
+        cooking, football, finance, music, gardening. Default: all six.
+    words_per_document : int, default=60
+        The mean length of a document (each has at least one word).
+    concentration : float, default=0.2
+        The Dirichlet parameter of the mixtures, > 0: small values give one or two topics
+        per document, large values an even mixture.
+    background : float, default=0.1
+        The probability that a word is a common word, in [0, 1).
+    random_state : None, int, RandomState or Generator, default=None
+        Seeds the corpus; the same int seed gives the same corpus on every platform (a
+        Generator seeds a RandomState from one draw).
+
+    Returns
+    -------
+    TopicCorpus
+        With the fields documents (list of str), counts (CSR matrix, documents x terms),
+        vocabulary (ndarray of str, one per column of counts), topics (the planted topics'
+        names), topic_words (one tuple of words per topic) and mixtures (ndarray of shape
+        (n_documents, n_topics), the topic proportions each document was drawn from).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of range (`n_topics` above 6, `background` of 1).
+
+    See Also
+    --------
+    nmfkit.top_terms : The terms of each topic found.
+    nmfkit.document_topics : The topic mixture of each document found.
+
+    References
+    ----------
+    .. [1] Blei, D. M., Ng, A. Y. & Jordan, M. I. (2003). Latent Dirichlet allocation.
+       Journal of Machine Learning Research 3, 993-1022.
+
+    Examples
+    --------
+    >>> from nmfkit import make_topic_corpus
+    >>> corpus = make_topic_corpus(n_documents=50, n_topics=3, random_state=0)
+    >>> corpus.topics
+    ('astronomy', 'cooking', 'football')
+    >>> corpus.counts.shape, corpus.mixtures.shape
+    ((50, 46), (50, 3))
+    >>> len(corpus.documents), corpus.vocabulary[:3].tolist()
+    (50, ['star', 'planet', 'telescope'])
     """
     names = tuple(TOPIC_WORDS)
     n_topics = len(names) if n_topics is None else check_int(n_topics, "n_topics")

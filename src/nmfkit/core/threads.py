@@ -5,6 +5,11 @@ Their thread count is omp_get_max_threads() at the moment of the call, so
 ``threadpoolctl.threadpool_limits(n, user_api="openmp")`` and ``OMP_NUM_THREADS`` apply.
 Each OpenMP thread calls scipy's BLAS on its own block, so while a fit runs BLAS is held to
 one thread (blas_single_threaded); otherwise the two pools would multiply.
+
+HAVE_OPENMP (bool, public as ``nmfkit.HAVE_OPENMP``) says whether the compiled kernels were
+built with OpenMP. Without it (a compiler without OpenMP support, e.g. Apple's clang with no
+libomp) every kernel runs on one thread and effective_n_threads() is 1; the results are the
+same either way.
 """
 
 import threading
@@ -27,7 +32,38 @@ _limiter = None
 
 
 def effective_n_threads():
-    """Number of OpenMP threads a kernel started now would use (1 without OpenMP)."""
+    """Return the number of OpenMP threads a kernel started now would use.
+
+    It is OpenMP's ``omp_get_max_threads()`` at the moment of the call, so it follows
+    ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits(n, user_api="openmp")``; 1
+    when the kernels were built without OpenMP (`nmfkit.HAVE_OPENMP` is False). Small
+    problems use fewer threads than this, as starting a thread costs more than it saves.
+
+    Returns
+    -------
+    int
+        The thread count, >= 1.
+
+    See Also
+    --------
+    threadpoolctl.threadpool_limits : Limits the threads of OpenMP and BLAS in a block.
+
+    Notes
+    -----
+    The results of a fit do not depend on the thread count: the kernels split their work
+    into fixed blocks and sum the blocks' results in a fixed order. While a fit runs, BLAS
+    is held to one thread, so that the OpenMP threads and BLAS's do not multiply.
+
+    Examples
+    --------
+    >>> from threadpoolctl import threadpool_limits
+    >>> from nmfkit import effective_n_threads
+    >>> effective_n_threads() >= 1
+    True
+    >>> with threadpool_limits(1, user_api="openmp"):
+    ...     effective_n_threads()
+    1
+    """
     return max(1, int(max_threads()))
 
 

@@ -15,16 +15,60 @@ __all__ = ["nmf", "non_negative_factorization"]
 
 
 def nmf(X, n_components="auto", **params):
-    """Factorize X ~= W H in one call; returns (W, H, info).
+    """Factorize X ~= W H in one call: nmfkit's one-call form.
 
-    Takes the parameters of NMF, and W, H, mask as fit_transform does. info is a dict
-    with n_iter, reconstruction_err, loss_history, loss_history_iter and the fitted
-    estimator under 'model'.
+    Fits an :class:`nmfkit.NMF` with these parameters and returns its factors and what the
+    fit recorded. For scikit-learn's one-call form use :func:`non_negative_factorization`,
+    which differs in what code written for scikit-learn needs: it returns (W, H, n_iter)
+    rather than (W, H, info), takes update_H (solve for W with H fixed), and takes W and H
+    as its second and third positional arguments.
 
-    nmfkit's own one-call form. For scikit-learn's, use non_negative_factorization, which
-    differs from this in what code written for scikit-learn needs: it returns (W, H,
-    n_iter) rather than (W, H, info), takes update_H (solve for W with H fixed), and takes
-    W and H as its second and third positional arguments.
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        The nonnegative data (NaN entries are missing values; a dask array is fitted on
+        the cluster).
+    n_components : int, 'auto' or None, default='auto'
+        The number of components, as in :class:`nmfkit.NMF`.
+    **params : dict
+        Any other parameter of :class:`nmfkit.NMF` (init, solver, beta_loss, tol,
+        max_iter, n_init, random_state, ...), and W, H and mask as
+        :meth:`nmfkit.NMF.fit_transform` takes them.
+
+    Returns
+    -------
+    W : ndarray of shape (n_samples, n_components)
+        The fitted W.
+    H : ndarray of shape (n_components, n_features)
+        The fitted components.
+    info : dict
+        'n_iter', 'reconstruction_err', 'loss_history' and 'loss_history_iter' (the fitted
+        attributes of those names, without the trailing underscore) and the fitted
+        estimator under 'model'.
+
+    Raises
+    ------
+    ValueError
+        As :meth:`nmfkit.NMF.fit_transform` raises it (a bad parameter, negative data,
+        missing values with a Frobenius-only solver).
+
+    See Also
+    --------
+    nmfkit.NMF : The estimator.
+    nmfkit.non_negative_factorization : The one-call function of scikit-learn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import nmf, make_low_rank
+    >>> X = make_low_rank(30, 20, 3, random_state=0)
+    >>> W, H, info = nmf(X, 3, random_state=0)
+    >>> W.shape, H.shape
+    ((30, 3), (3, 20))
+    >>> sorted(info)
+    ['loss_history', 'loss_history_iter', 'model', 'n_iter', 'reconstruction_err']
+    >>> bool(info["loss_history"][-1] < info["loss_history"][0])
+    True
     """
     W_init, H_init = params.pop("W", None), params.pop("H", None)
     mask = params.pop("mask", None)
@@ -41,24 +85,105 @@ def non_negative_factorization(X, W=None, H=None, n_components="auto", *, init=N
                                max_iter=200, alpha_W=0.0, alpha_H="same", l1_ratio=0.0,
                                random_state=None, verbose=0, shuffle=False, mask=None,
                                **params):
-    """scikit-learn's non_negative_factorization: X ~= W H; returns (W, H, n_iter).
+    """Factorize X ~= W H in one call, as scikit-learn's non_negative_factorization.
 
-    Its parameters, meanings and return values: update_H=True fits both factors (from W
-    and H when init='custom', which then needs both; n_components='auto' takes the rank
-    from them). update_H=False solves for W only, with H (n_components x n_features)
-    fixed and required; a W passed then is not used (a RuntimeWarning says so, as in
-    scikit-learn), W is solved to the precision NMF.transform uses, and n_iter is the
-    number of W sweeps.
+    scikit-learn's function, with its parameters, meanings and return values, on nmfkit's
+    solvers. ``update_H=True`` fits both factors (from W and H when ``init='custom'``, which
+    then needs both). ``update_H=False`` solves for W only, with H fixed and required; a W
+    passed then is not used (a RuntimeWarning says so, as in scikit-learn), W is solved to
+    the precision :meth:`nmfkit.NMF.transform` uses, and n_iter is the number of W sweeps.
 
-    One default differs: solver='auto', as for nmfkit.NMF ('ehals' for the Frobenius loss
-    of fully observed data, 'mu' otherwise), where scikit-learn's is 'cd'. Both minimize
-    the same objective; 'auto' is faster and also takes the other losses and missing
-    values, which scikit-learn's 'cd' refuses. solver='cd' (nmfkit's parallel HALS, the
-    same coordinate descent) and solver='mu' are available as there.
+    Parameters
+    ----------
+    X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+        The nonnegative data (NaN entries are missing values).
+    W : array-like of shape (n_samples, n_components), default=None
+        With ``init='custom'`` and ``update_H=True``, the start of W. Not used with
+        ``update_H=False``.
+    H : array-like of shape (n_components, n_features), default=None
+        With ``init='custom'`` and ``update_H=True``, the start of H; with
+        ``update_H=False``, the fixed components (required).
+    n_components : int, 'auto' or None, default='auto'
+        The number of components. 'auto' takes it from H (its rows) or W (its columns) when
+        given, and is the number of features otherwise; None is the number of features.
+    init : {'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'spa', 'custom'} or None, \
+default=None
+        The start, as in :class:`nmfkit.NMF`.
+    update_H : bool, default=True
+        True fits both factors; False solves for W with H fixed.
+    solver : {'auto', 'mu', 'amu', 'hals', 'ehals', 'cd'}, default='auto'
+        As in :class:`nmfkit.NMF`. The one default that differs from scikit-learn's ('cd'):
+        'auto' picks extrapolated HALS for the Frobenius loss of fully observed data, 'mu'
+        otherwise. Both minimize the same objective; 'auto' is faster and also takes the
+        other losses and missing values, which scikit-learn's 'cd' refuses. 'cd' (nmfkit's
+        parallel HALS, the same coordinate descent) and 'mu' are available as there.
+    beta_loss : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}, \
+default='frobenius'
+        The beta-divergence minimized.
+    tol : float, default=1e-4
+        Tolerance of the stopping rule, as in :class:`nmfkit.NMF`.
+    max_iter : int, default=200
+        Maximum number of iterations.
+    alpha_W : float, default=0.0
+        Weight of the penalty on W (scaled by n_features).
+    alpha_H : float or 'same', default='same'
+        Weight of the penalty on H (scaled by n_samples); 'same' takes alpha_W.
+    l1_ratio : float, default=0.0
+        The mix of the penalties, in [0, 1]: 0 is l2, 1 is l1.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the random starts.
+    verbose : int or bool, default=0
+        Whether to print the objective at each check.
+    shuffle : bool, default=False
+        Randomize the order of the components at each sweep of 'cd', 'hals' and 'ehals'.
+    mask : array-like of bool or sparse matrix of shape (n_samples, n_features), \
+default=None
+        The observed entries (nmfkit only), as in :meth:`nmfkit.NMF.fit_transform`; NaN
+        entries of a dense X are missing too.
+    **params : dict
+        The other parameters of :class:`nmfkit.NMF`, nmfkit's own (n_init, floor,
+        check_every, callback, orthogonal, sparseness_W, sparseness_H).
 
-    Beyond scikit-learn: mask (missing values, as in NMF.fit_transform; NaN entries of a
-    dense X are missing too) and NMF's other parameters as keywords (n_init, floor,
-    check_every, callback).
+    Returns
+    -------
+    W : ndarray of shape (n_samples, n_components)
+        The fitted or solved W.
+    H : ndarray of shape (n_components, n_features)
+        The fitted components, or with ``update_H=False`` the given H (in X's dtype).
+    n_iter : int
+        Iterations of the fit, or with ``update_H=False`` the sweeps of the W solve.
+
+    Raises
+    ------
+    ValueError
+        If ``update_H=False`` and H is None or of the wrong shape, and as
+        :meth:`nmfkit.NMF.fit_transform` raises it.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When the fit, or the W solve, reached its iteration limit with tol > 0.
+
+    See Also
+    --------
+    nmfkit.NMF : The estimator.
+    nmfkit.nmf : The one-call form of nmfkit, which returns the fit's history too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import non_negative_factorization, make_low_rank
+    >>> X = make_low_rank(40, 20, 3, random_state=0)
+    >>> W, H, n_iter = non_negative_factorization(X[:30], n_components=3, random_state=0)
+    >>> W.shape, H.shape
+    ((30, 3), (3, 20))
+
+    W of new rows for the fitted components:
+
+    >>> W_new, H_same, _ = non_negative_factorization(X[30:], H=H, n_components=3,
+    ...                                                update_H=False)
+    >>> W_new.shape, bool(np.array_equal(H_same, H))
+    ((10, 3), True)
     """
     update_H = check_bool(update_H, "update_H")
     est = NMF(n_components, init=init, solver=solver, beta_loss=beta_loss, tol=tol,

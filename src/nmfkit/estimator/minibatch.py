@@ -35,62 +35,134 @@ def _rows(X):
 
 
 class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
-    """Mini-batch nonnegative matrix factorization X ~= W H, built on nmfkit's streaming
-    update (nmfkit.NMF.partial_fit).
+    """Mini-batch nonnegative matrix factorization X ~= W H on nmfkit's streaming update.
 
-    Parameters, fitted attributes and methods are those of scikit-learn's MiniBatchNMF
-    (1.x), with its meanings: batches are consecutive row slices of batch_size rows, in
-    order and without shuffling, cycled for at most max_iter passes over the data; the fit
-    stops early when the relative change of the components between two steps,
-    ||H_new - H||_F / ||H_new||_F, is at most tol (tol=0 disables it), or when the
-    exponentially weighted average of the batch cost (the batch's penalized objective per
-    row, for the components it arrives with and its W solved for them; weight
-    batch rows / (n_samples + 1)) has not improved for max_no_improvement steps (None
-    disables it); the first step is not checked, nor a step whose rows are held (a batch of
-    fewer than 3 n_components rows waits for the next ones: see nmfkit.NMF.partial_fit).
-    n_iter_ is the number of passes started, n_steps_ the number of batches processed; a
-    ConvergenceWarning says when the fit stopped at max_iter with tol > 0. components_,
-    n_components_, n_features_in_, feature_names_in_ (checked as scikit-learn checks them)
-    and reconstruction_err_ are set as there. Each step is what nmfkit.NMF.partial_fit does
-    with one batch, so the result ends much closer to the full fit's error than
-    scikit-learn's.
+    A drop-in for :class:`sklearn.decomposition.MiniBatchNMF`: its parameters with their
+    defaults, its fitted attributes, methods and early stopping, with their meanings. Each
+    mini-batch step is what :meth:`nmfkit.NMF.partial_fit` does with one batch: the batch's
+    own fit (W solved afresh for the current components), followed by the update of the
+    components from the statistics of all the batches seen, weighted down by the forget
+    factor. That ends far closer to the full fit's error than scikit-learn's one
+    multiplicative step per batch.
 
-    Where nmfkit differs, on purpose:
+    Batches are consecutive row slices of ``batch_size`` rows, in order and without
+    shuffling, cycled for at most ``max_iter`` passes over the data. A batch of fewer than
+    3 n_components rows cannot place the components: its rows wait for the next ones. Beyond
+    scikit-learn: missing values (NaN entries of a dense X, pd.NA or None of a DataFrame)
+    are left out of the fit, float32 data gives float32 factors, and X is never modified.
 
-    forget_factor : float in [0, 1], default=0.7
-        The weight of past information after one pass over the data, as in scikit-learn:
-        the memory of the earlier batches (the statistics sum X^T W and sum W^T W for the
-        Frobenius loss of fully observed data, the span of the components otherwise: see
-        nmfkit.solvers.stream) is weighted down by rho = forget_factor ** (batch_size / n_samples)
-        at every batch, the per-batch weight scikit-learn uses, and that rho is the
-        forget_factor of the underlying nmfkit.NMF. partial_fit computes rho as
-        scikit-learn does, from its first call's batch (n_samples being that batch's rows:
-        rho = forget_factor then, unless the batch has more than batch_size rows). 1 keeps
+    Parameters
+    ----------
+    n_components : int, 'auto' or None, default='auto'
+        The number of components; 'auto' takes it from the H given with
+        ``init='custom'``, and is the number of features otherwise, as is None.
+    init : {'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'spa', 'custom'} or None, default=None
+        The start of the components, computed by the first step from the first batch (as
+        :meth:`nmfkit.NMF.partial_fit` starts; see :class:`nmfkit.NMF` for the choices).
+        With 'custom', H is the start and W is not needed (each batch solves its own W).
+    batch_size : int, default=1024
+        Number of rows in each mini-batch (at most the number of samples).
+    beta_loss : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}, default='frobenius'
+        The beta-divergence minimized, as in :class:`nmfkit.NMF`. Each batch is fitted by
+        nmfkit's 'auto' solver: extrapolated HALS for the Frobenius loss of fully observed
+        data, multiplicative updates otherwise.
+    tol : float, default=1e-4
+        Early stopping on the components, as in scikit-learn: the fit stops when
+        ``||H_new - H||_F / ||H_new||_F`` between two steps is at most tol; 0 disables it.
+    max_no_improvement : int or None, default=10
+        Early stopping on the cost, as in scikit-learn: the fit stops when the exponentially
+        weighted average of the batch cost (the batch's penalized objective per row, for the
+        components it arrives with and its W solved for them; weight
+        batch rows / (n_samples + 1)) has not improved for this many steps. None disables
+        it. The first step, and a step whose rows are held, are not checked.
+    max_iter : int, default=200
+        Maximum number of passes over the data; a ConvergenceWarning says when the fit
+        stopped there with tol > 0.
+    alpha_W : float, default=0.0
+        Weight of the penalty on W, as in :class:`nmfkit.NMF` (scaled by n_features).
+    alpha_H : float or 'same', default='same'
+        Weight of the penalty on H (scaled by the rows of the batch); 'same' takes alpha_W.
+    l1_ratio : float, default=0.0
+        The mix of the penalties, in [0, 1]: 0 is l2, 1 is l1.
+    forget_factor : float, default=0.7
+        The weight of past information after one pass over the data, in [0, 1], as in
+        scikit-learn: the memory of the earlier batches (the statistics sum X^T W and
+        sum W^T W for the Frobenius loss of fully observed data, the span of the components
+        otherwise) is weighted down by ``rho = forget_factor ** (batch_size / n_samples)`` at
+        every batch. :meth:`partial_fit` computes rho from its first call's batch (so
+        rho = forget_factor, unless that batch has more than batch_size rows). 1 keeps
         everything seen.
-    fresh_restarts, fresh_restarts_max_iter :
-        nmfkit's streaming update solves each batch's W afresh for the current components
-        at every step (what scikit-learn calls a fresh restart, which its default replaces
-        by one multiplicative step from the W the batch had one pass earlier), whatever
-        fresh_restarts says, because its statistics need that W. fresh_restarts=True caps
-        that solve at fresh_restarts_max_iter, fresh_restarts=False at transform's cap
-        (transform_max_iter). The cap is the max_iter of the underlying nmfkit.NMF, as its
-        transform reads it: 10 x that many HALS sweeps for the Frobenius loss of fully
-        observed data, that many multiplicative updates otherwise, each solve stopping
-        earlier once W has converged. fit_transform always returns W solved for the final
-        components with transform's cap (scikit-learn does that only with
-        fresh_restarts=True; otherwise it returns the W left by the batches, computed for
-        earlier components), so W and reconstruction_err_ describe the fitted components.
+    fresh_restarts : bool, default=False
+        Whatever this says, nmfkit solves each batch's W afresh for the current components
+        at every step, because its statistics need that W (scikit-learn's default
+        instead takes one multiplicative step from the W the batch had one pass earlier).
+        True caps that solve at fresh_restarts_max_iter, False at transform's cap. The
+        cap counts 10 x that many HALS sweeps for the Frobenius loss of fully observed data,
+        that many multiplicative steps otherwise, each solve stopping once W has converged.
+    fresh_restarts_max_iter : int, default=30
+        The cap of each batch's W solve with ``fresh_restarts=True``.
     transform_max_iter : int or None, default=None
-        The cap of transform's W solve, as above (None: max_iter).
-    init :
-        As scikit-learn's, applied by the first step to the first batch (as
-        nmfkit.NMF.partial_fit starts); with init='custom', H is the start and W is not
-        needed (each batch solves its own W).
+        The cap of :meth:`transform`'s W solve, and of the batches' with
+        ``fresh_restarts=False``; None is max_iter.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Seeds the random starts; an int gives the same result on any number of threads.
+    verbose : int or bool, default=0
+        Whether to print the batch cost at each step and why the fit stopped.
 
-    Beyond scikit-learn: missing values, NaN entries of a dense X or pd.NA / None of a
-    DataFrame, are left out of the fit (the steps and the batch cost sum over the
-    observed entries), as nmfkit.NMF does; float32 data gives float32 factors; X is never
-    modified.
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The factor H: the components, one per row.
+    n_components_ : int
+        The number of components.
+    n_iter_ : int
+        Number of passes over the data started.
+    n_steps_ : int
+        Number of mini-batches processed (by :meth:`fit`, or by the calls of
+        :meth:`partial_fit`).
+    reconstruction_err_ : float
+        sqrt(2 D) for the divergence D between the data and W H, W solved for the final
+        components (the Frobenius norm ``||X - W H||_F`` for the Frobenius loss); set by
+        :meth:`fit`.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features,)
+        Names of features seen during fit. Defined only when X has feature names that are
+        all strings.
+
+    See Also
+    --------
+    nmfkit.NMF : The full-batch estimator, whose partial_fit makes the steps.
+    sklearn.decomposition.MiniBatchNMF : The estimator this one replaces.
+
+    Notes
+    -----
+    fit_transform always returns W solved for the final components with transform's cap
+    (scikit-learn does that only with ``fresh_restarts=True``; otherwise it returns the W
+    left by the batches, computed for earlier components), so W and ``reconstruction_err_``
+    describe the fitted components.
+
+    Each step, for batch X_b of m_b rows: (1) the batch is factorized on its own, started
+    from the current components, with the solver of a full fit; (2) for the Frobenius loss
+    of fully observed data, the statistics A = sum X_j^T W_j and B = sum W_j^T W_j of the
+    batches seen (weighted down by rho per batch, and carried to the batch's components)
+    are updated, and H minimizes 1/2 tr(H B H^T) - tr(H A) plus the penalties by HALS
+    sweeps; for other losses and missing values the part of the batch's components
+    outside the span of the previous ones is shrunk by the batch's share of the rows seen.
+    Mairal et al. (2010) and Lefevre, Bach & Fevotte (2011) describe the statistics on
+    which scikit-learn's MiniBatchNMF is built.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import MiniBatchNMF, make_low_rank
+    >>> X = make_low_rank(200, 20, 3, random_state=0)
+    >>> model = MiniBatchNMF(n_components=3, batch_size=50, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> W.shape, model.components_.shape
+    ((200, 3), (3, 20))
+    >>> bool(model.reconstruction_err_ < 0.01 * np.linalg.norm(X))
+    True
     """
 
     def __init__(self, n_components="auto", *, init=None, batch_size=1024,
@@ -172,11 +244,42 @@ class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
 
     # -- fitting ---------------------------------------------------------------------------
     def fit_transform(self, X, y=None, W=None, H=None):
-        """Learn the factorization of X by mini-batch steps and return W (n_samples x
-        n_components), solved for the final components.
+        """Learn the factorization of X by mini-batch steps and return W.
 
-        W and H are the start with init='custom' (only H is used: each batch solves its own
-        W); otherwise they are ignored, with scikit-learn's warning."""
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The nonnegative data (NaN entries are missing values).
+        y : None
+            Ignored; present for the scikit-learn API.
+        W : array-like of shape (n_samples, n_components), default=None
+            Not used (each batch solves its own W); with ``init='custom'`` it may be passed
+            along with H, as scikit-learn takes it. Ignored otherwise, with a warning.
+        H : array-like of shape (n_components, n_features), default=None
+            The start of the components with ``init='custom'``. Ignored otherwise, with a
+            warning.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            W, solved for the final components (as :meth:`transform` solves it).
+
+        Warns
+        -----
+        ConvergenceWarning
+            When the fit stopped at max_iter passes with tol > 0.
+
+        See Also
+        --------
+        MiniBatchNMF.fit : The same fit, returning the estimator.
+
+        Examples
+        --------
+        >>> from nmfkit import MiniBatchNMF, make_low_rank
+        >>> X = make_low_rank(200, 20, 3, random_state=0)
+        >>> MiniBatchNMF(3, batch_size=50, random_state=0).fit_transform(X).shape
+        (200, 3)
+        """
         self._check_names(X, reset=True)
         data = _rows(X)
         n_samples, n_features = data.shape
@@ -260,17 +363,78 @@ class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         return False
 
     def fit(self, X, y=None, W=None, H=None):
-        """Learn the factorization of X by mini-batch steps; returns self."""
+        """Learn the factorization of X by mini-batch steps.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The nonnegative data (NaN entries are missing values).
+        y : None
+            Ignored; present for the scikit-learn API.
+        W : array-like of shape (n_samples, n_components), default=None
+            As in :meth:`fit_transform`.
+        H : array-like of shape (n_components, n_features), default=None
+            The start of the components with ``init='custom'``.
+
+        Returns
+        -------
+        MiniBatchNMF
+            The fitted estimator (self).
+
+        See Also
+        --------
+        MiniBatchNMF.fit_transform : The same fit, returning W.
+
+        Examples
+        --------
+        >>> from nmfkit import MiniBatchNMF, make_low_rank
+        >>> X = make_low_rank(200, 20, 3, random_state=0)
+        >>> model = MiniBatchNMF(3, batch_size=50, random_state=0).fit(X)
+        >>> model.components_.shape, model.n_steps_ >= 1
+        ((3, 20), True)
+        """
         self.fit_transform(X, W=W, H=H)
         return self
 
     def partial_fit(self, X, y=None, W=None, H=None):
-        """One mini-batch step with the rows of X; returns self.
+        """One mini-batch step with the rows of X.
 
         The first call (on a model not fitted yet) records the feature names and starts
-        the components from `init` on X (from H with init='custom'); the later calls, and
-        the calls after fit, go on from the components and the statistics there are.
-        n_steps_ counts the batches. X's feature names are checked before anything changes."""
+        the components from ``init`` on X (from H with ``init='custom'``); the later calls,
+        and the calls after :meth:`fit`, go on from the components and the statistics
+        there are. ``n_steps_`` counts the batches. X's feature names are checked before
+        anything changes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            One batch of rows of the nonnegative data.
+        y : None
+            Ignored; present for the scikit-learn API.
+        W : array-like of shape (n_samples, n_components), default=None
+            Not used (each batch solves its own W).
+        H : array-like of shape (n_components, n_features), default=None
+            The start of the components with ``init='custom'``, read by the first call.
+
+        Returns
+        -------
+        MiniBatchNMF
+            The updated estimator (self).
+
+        See Also
+        --------
+        nmfkit.NMF.partial_fit : The step itself, with nmfkit's per-batch forget_factor.
+
+        Examples
+        --------
+        >>> from nmfkit import MiniBatchNMF, make_low_rank
+        >>> X = make_low_rank(60, 20, 3, random_state=0)
+        >>> model = MiniBatchNMF(3, random_state=0)
+        >>> for batch in (X[:20], X[20:40], X[40:]):
+        ...     model = model.partial_fit(batch)
+        >>> model.n_steps_, model.components_.shape
+        (3, (3, 20))
+        """
         # a model with components_ but no stream (components_ set by hand) starts afresh
         first = not (hasattr(self, "components_") and hasattr(self, "_nmf"))
         self._check_names(X, reset=first)
@@ -291,9 +455,39 @@ class MiniBatchNMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         return self
 
     def transform(self, X):
-        """W for X with components_ fixed, solved as nmfkit.NMF.transform solves it with
-        max_iter=transform_max_iter (None: max_iter). Feature names are checked as
-        scikit-learn checks them."""
+        """W for X with ``components_`` fixed.
+
+        Solved as :meth:`nmfkit.NMF.transform` solves it, with
+        ``max_iter=transform_max_iter`` (None: max_iter).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            The nonnegative data; its feature names are checked as scikit-learn checks
+            them.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            W, the transformed data.
+
+        Raises
+        ------
+        NotFittedError
+            If the estimator is not fitted.
+
+        See Also
+        --------
+        MiniBatchNMF.inverse_transform : W H, back in the space of the data.
+
+        Examples
+        --------
+        >>> from nmfkit import MiniBatchNMF, make_low_rank
+        >>> X = make_low_rank(200, 20, 3, random_state=0)
+        >>> model = MiniBatchNMF(3, batch_size=50, random_state=0).fit(X[:150])
+        >>> model.transform(X[150:]).shape
+        (50, 3)
+        """
         self._check_fitted()
         self._check_names(X, reset=False)
         data = _rows(X)

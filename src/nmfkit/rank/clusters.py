@@ -42,6 +42,11 @@ SILHOUETTE_METRICS = ("cosine", "correlation")
 def assign_clusters(W, *, metric="cosine", labels=None, as_frame=None):
     """Each sample's cluster (the argmax of its row of W) and its silhouette width.
 
+    With X (samples x features) ~= W H, row i of W holds how much of each component sample
+    i contains; NMF used for clustering puts the sample in the component that contributes
+    the most (Brunet et al. 2004). How well the sample sits in its cluster is its
+    silhouette width (Rousseeuw 1987).
+
     Parameters
     ----------
     W : array-like of shape (n_samples, n_components)
@@ -62,16 +67,59 @@ def assign_clusters(W, *, metric="cosine", labels=None, as_frame=None):
 
     Returns
     -------
-    clusters, silhouette : ndarray of shape (n_samples,)
-        The cluster (0 .. n_components - 1; a row of zeros goes to cluster 0, as numpy's
-        and R's argmax do) and the silhouette width, in [-1, 1] (NaN for every sample when
-        they all are in one cluster). With as_frame, one DataFrame with the columns
-        "cluster" and "silhouette", indexed by the labels (or by position).
+    clusters : ndarray of shape (n_samples,)
+        The cluster, 0 .. n_components - 1 (a row of zeros goes to cluster 0, as numpy's
+        and R's argmax do).
+    silhouette : ndarray of shape (n_samples,)
+        The silhouette width, in [-1, 1]; 0 for a sample alone in its cluster, NaN for
+        every sample when they all are in one cluster. With `as_frame`, one DataFrame with
+        the columns "cluster" and "silhouette", indexed by the labels (or by position), is
+        returned instead of the two arrays.
+
+    Raises
+    ------
+    ValueError
+        If W is not a finite nonnegative 2-D array, `metric` is unknown, or `labels` are
+        given with ``as_frame=False`` or do not match the samples.
+    ImportError
+        If a data frame is asked for and pandas is not installed.
+
+    See Also
+    --------
+    nmfkit.extract_features : The features that define each component.
+    nmfkit.rank_survey : Clusters from many runs, and how stable they are.
+
+    Notes
+    -----
+    With a(i) the mean distance from i to the other members of its cluster and b(i) the
+    smallest mean distance from i to the members of another cluster, the silhouette width
+    is s(i) = (b(i) - a(i)) / max(a(i), b(i)). Both distances are 1 - u_i . u_j for unit
+    rows u (centred first for the correlation), so the widths take O(n k) time and memory,
+    without the n x n distance matrix. A row of zeros is at distance 1 from every sample.
 
     References
     ----------
-    Brunet et al. (2004), PNAS 101(12), 4164-4169; Rousseeuw (1987), J. Comput. Appl. Math.
-    20, 53-65.
+    .. [1] Brunet, J.-P., Tamayo, P., Golub, T. R. & Mesirov, J. P. (2004). Metagenes and
+       molecular pattern discovery using matrix factorization. PNAS 101(12), 4164-4169.
+    .. [2] Rousseeuw, P. J. (1987). Silhouettes: a graphical aid to the interpretation and
+       validation of cluster analysis. J. Comput. Appl. Math. 20, 53-65.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import assign_clusters
+    >>> W = np.array([[3.0, 0.1], [2.0, 0.2], [0.1, 4.0], [0.3, 2.0]])
+    >>> clusters, silhouette = assign_clusters(W)
+    >>> clusters
+    array([0, 0, 1, 1])
+    >>> silhouette.round(2)
+    array([1.  , 1.  , 0.99, 0.99])
+    >>> assign_clusters(W, labels=["s1", "s2", "s3", "s4"]).round(2)
+        cluster  silhouette
+    s1        0        1.00
+    s2        0        1.00
+    s3        1        0.99
+    s4        1        0.99
     """
     frame = _want_frame(as_frame, labels)
     found = W.index if _is_data_frame(W) else None

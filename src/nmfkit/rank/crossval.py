@@ -29,11 +29,52 @@ _MAX_DENSE_ENTRIES = 50_000_000
 
 @dataclass
 class RankCV:
-    """The result of rank_cv, arrays aligned with ks.
+    """The result of `rank_cv`: training and held-out errors of each rank, aligned with `ks`.
 
-    test_error, train_error: the mean per-entry loss (squared error for Frobenius, the
-    generalized KL term for KL) on the hidden and the observed entries, averaged over the
-    repeats; test_errors, train_errors: the same per repeat (n_repeats x len(ks)).
+    Print it (or call `table`) for one line per rank; `best_k` is the rank with the smallest
+    held-out error.
+
+    Parameters
+    ----------
+    ks : ndarray of int
+        The ranks, in the order given.
+    test_error : ndarray of float
+        The mean per-entry loss on the hidden entries (the squared error for Frobenius,
+        the beta-divergence term otherwise), averaged over the repeats.
+    train_error : ndarray of float
+        The same on the observed entries the fits saw.
+    test_errors : ndarray of shape (n_repeats, len(ks))
+        The held-out error of each repeat.
+    train_errors : ndarray of shape (n_repeats, len(ks))
+        The training error of each repeat.
+    holdout : float
+        The fraction of entries hidden in each repeat.
+    n_repeats : int
+        The number of hidden sets.
+    beta_loss : str
+        The loss of the fits and of the errors.
+
+    See Also
+    --------
+    nmfkit.rank_cv : Makes it.
+    nmfkit.RankSurvey : The result of the consensus survey.
+
+    Notes
+    -----
+    Every parameter is kept as the attribute of the same name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import rank_cv
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10)) + 0.01 * rng.random((12, 10))  # rank 3 and noise
+    >>> cv = rank_cv(V, [2, 3, 4], max_iter=2000, random_state=0)
+    >>> cv.best_k
+    3
+    >>> cv.test_errors.shape
+    (3, 3)
     """
     ks: np.ndarray
     test_error: np.ndarray
@@ -46,10 +87,17 @@ class RankCV:
 
     @property
     def best_k(self):
-        """The rank with the smallest held-out error."""
+        """The rank with the smallest held-out error (the first, on a tie)."""
         return int(self.ks[int(np.argmin(self.test_error))])
 
     def table(self):
+        """The errors as a text table: k, the held-out error and the training error.
+
+        Returns
+        -------
+        str
+            A header line, then one line per rank.
+        """
         lines = [f"{'k':>4} {'held-out error':>15} {'train error':>12}"]
         for k, te, tr in zip(self.ks, self.test_error, self.train_error):
             lines.append(f"{k:>4} {te:>15.6g} {tr:>12.6g}")
@@ -102,24 +150,101 @@ def _holdout_mask(given, holdout, rng):
 def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="auto",
             init=None, max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0,
             alpha_H="same", l1_ratio=0.0, callback=None):
-    """Held-out error of NMF at each rank in ks: hide entries, fit the rest, score them.
+    """Held-out error of NMF at each rank: hide entries, fit the rest, score the hidden.
+
+    In each of `n_repeats` repeats a random fraction `holdout` of the entries of V is
+    hidden through NMF's missing-value mask; every rank is fitted on the same observed
+    entries and scored on the hidden ones. The training error falls as k grows; the
+    held-out error falls while k adds structure and rises once it fits noise, so its
+    minimum (`RankCV.best_k`) is the rank to choose.
 
     Parameters
     ----------
-    V : array-like or scipy.sparse matrix (m, n), nonnegative. A sparse V is scored on all
-        its entries, zeros included (its zeros are data), so it is handled densely and must
-        have at most 5e7 entries.
-    ks : iterable of int >= 1, or a string such as "1-8".
-    holdout : fraction of entries hidden in each repeat, in (0, 0.5]. Default 0.1. Every
-        row and column keeps an observed entry and at least one entry is hidden, so a V too
-        small for both (a single row or column) is a ValueError. NaN entries of V are
-        missing values: never fitted, never scored.
-    n_repeats : independent hidden sets; every k is scored on the same ones.
-    beta_loss, solver, init, max_iter, tol, alpha_W, alpha_H, l1_ratio : as for NMF.
-    random_state : seeds the hidden sets and the fits.
-    callback : called as callback(k, repeat, test_error) after each fit.
+    V : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The nonnegative data. NaN entries are missing values: never fitted, never scored.
+        A sparse V is scored on all its entries, zeros included (its zeros are data), so it
+        is handled densely and may have at most 5e7 entries.
+    ks : iterable of int or str
+        The ranks, each >= 1, or a string such as ``"1-8"``.
+    holdout : float, default=0.1
+        The fraction of entries hidden in each repeat, in (0, 0.5]. Every row and column
+        keeps an observed entry and at least one entry is hidden.
+    n_repeats : int, default=3
+        Independent hidden sets; every rank is scored on the same ones.
+    beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float, \
+default="frobenius"
+        The loss of the fits and of the errors, as for `nmfkit.NMF`.
+    solver : str, default="auto"
+        As for `nmfkit.NMF`.
+    init : str, optional
+        The start of each fit, as for `nmfkit.NMF`; "custom" is refused.
+    max_iter : int, default=200
+        As for `nmfkit.NMF`.
+    tol : float, default=1e-4
+        As for `nmfkit.NMF`.
+    random_state : None, int, RandomState or Generator, default=None
+        Seeds the hidden sets and the fits.
+    alpha_W : float, default=0.0
+        As for `nmfkit.NMF`.
+    alpha_H : float or "same", default="same"
+        As for `nmfkit.NMF`.
+    l1_ratio : float, default=0.0
+        As for `nmfkit.NMF`.
+    callback : callable, optional
+        Called as ``callback(k, repeat, test_error)`` after each fit.
 
-    Returns a RankCV (ks, test_error, train_error, per-repeat arrays, best_k).
+    Returns
+    -------
+    RankCV
+        The errors of each rank (means and per repeat) and `best_k`.
+
+    Raises
+    ------
+    ValueError
+        If V is too small to hide an entry while every row and column keeps one, if a
+        sparse V has more than 5e7 entries, if ``init="custom"``, or if the held-out errors
+        overflow float64.
+    TypeError
+        If `callback` is not callable.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When a fit stops at `max_iter` before meeting `tol`.
+
+    See Also
+    --------
+    nmfkit.RankCV : The result.
+    nmfkit.rank_survey : Choosing the rank by consensus clustering.
+
+    Notes
+    -----
+    This is entry-wise cross-validation (Kanagal & Sindhwani 2010), in the spirit of Owen &
+    Perry's (2009) bi-cross-validation. The errors are per-entry means of the loss
+    d_beta(v | (W H)_ij), so that ranks are compared on the same scale.
+
+    References
+    ----------
+    .. [1] Owen, A. B. & Perry, P. O. (2009). Bi-cross-validation of the SVD and the
+       nonnegative matrix factorization. Annals of Applied Statistics 3(2), 564-594.
+    .. [2] Kanagal, B. & Sindhwani, V. (2010). Rank selection in low-rank matrix
+       approximations: a study of cross-validation for NMFs. NIPS workshop on low-rank
+       methods for large-scale machine learning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import rank_cv
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10)) + 0.01 * rng.random((12, 10))  # rank 3 and noise
+    >>> cv = rank_cv(V, "1-5", max_iter=2000, random_state=0)
+    >>> cv.best_k
+    3
+    >>> bool(cv.test_error[2] < cv.test_error[1] < cv.test_error[0])
+    True
+    >>> print(cv.table().splitlines()[0])
+       k  held-out error  train error
     """
     ks = parse_ks(ks, low=1)
     holdout = check_float(holdout, "holdout", 0.0, 0.5, low_open=True)

@@ -49,29 +49,76 @@ MAD_SCALE = 1.4826
 def feature_scores(model_or_components, method="kim", *, labels=None, as_frame=None):
     """How specific each feature is to one component (R's ``featureScore``).
 
+    The features are the columns of the components H (n_components x n_features), in
+    scikit-learn's orientation; R's NMF package has them as the rows of its basis matrix,
+    which is H.T.
+
     Parameters
     ----------
-    model_or_components : NMF, MiniBatchNMF or array-like of shape (n_components, n_features)
-        A fitted model (its ``components_``) or the components themselves. The features are
-        the columns (R's NMF package has them as the rows of its basis matrix).
+    model_or_components : NMF, MiniBatchNMF or array-like of shape (n_components, \
+n_features)
+        A fitted model (its ``components_`` are used) or the components themselves.
     method : {"kim", "max"}, default="kim"
-        "kim": Kim & Park's score in [0, 1], 1 for a feature that belongs to one component
-        alone, 0 for one shared equally by all (module docstring); "max": the feature's
-        largest entry in the components (Carmona-Saez et al. 2006).
+        "kim": Kim & Park's score in [0, 1], 1 for a feature that one component holds
+        alone, 0 for one shared equally by all; "max": the feature's largest entry in the
+        components (Carmona-Saez et al. 2006).
     labels : array-like of shape (n_features,), optional
         The features' labels, the index of the Series. Default: the model's
-        ``feature_names_in_`` (fitted on a DataFrame), a DataFrame's columns, else positions.
+        ``feature_names_in_`` (fitted on a DataFrame), a DataFrame's columns, else
+        positions.
     as_frame : bool, optional
         True: a pandas Series; False: an array. Default: a Series when `labels` are given.
 
     Returns
     -------
     ndarray or pandas.Series of shape (n_features,)
+        The score of each feature (a Series named "score" with `as_frame`).
+
+    Raises
+    ------
+    ValueError
+        If the components are not a finite nonnegative 2-D array, `method` is unknown, or
+        `labels` are given with ``as_frame=False`` or do not match the features.
+    ImportError
+        If a Series is asked for and pandas is not installed.
+
+    See Also
+    --------
+    nmfkit.extract_features : The features that define each component.
+    nmfkit.assign_clusters : Each sample's cluster from W.
+
+    Notes
+    -----
+    With p(i, q) = H[q, i] / sum_r H[r, i] the share of feature i that component q holds,
+    Kim & Park's score is
+
+    .. math:: S_i = 1 + \\frac{1}{\\log_2 k} \\sum_q p(i, q) \\log_2 p(i, q).
+
+    R computes 0 log 0 as NaN (a feature with a zero in its column scores NaN); here it is
+    0, the limit. A feature no component uses (a column of zeros) scores 0, and with k = 1
+    every other feature scores 1.
 
     References
     ----------
-    Kim & Park (2007), Bioinformatics 23(12), 1495-1502; Carmona-Saez et al. (2006), BMC
-    Bioinformatics 7, 78.
+    .. [1] Kim, H. & Park, H. (2007). Sparse non-negative matrix factorizations via
+       alternating non-negativity-constrained least squares for microarray data analysis.
+       Bioinformatics 23(12), 1495-1502.
+    .. [2] Carmona-Saez, P., Pascual-Marqui, R. D., Tirado, F., Carazo, J. M. &
+       Pascual-Montano, A. (2006). Biclustering of gene expression data by non-smooth
+       non-negative matrix factorization. BMC Bioinformatics 7, 78.
+    .. [3] Gaujoux, R. & Seoighe, C. (2010). A flexible R package for nonnegative matrix
+       factorization. BMC Bioinformatics 11, 367.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import feature_scores
+    >>> H = np.array([[5., 0., 1., 2., 0.],
+    ...               [0., 4., 1., 1., 3.]])  # 2 components of 5 features
+    >>> feature_scores(H).round(2)
+    array([1.  , 1.  , 0.  , 0.08, 1.  ])
+    >>> feature_scores(H, method="max")
+    array([5., 4., 1., 2., 3.])
     """
     frame = _want_frame(as_frame, labels)
     check_choice(method, "method", FEATURE_METHODS)
@@ -87,44 +134,93 @@ def feature_scores(model_or_components, method="kim", *, labels=None, as_frame=N
 def extract_features(model_or_components, method="kim", *, labels=None, as_frame=None):
     """The features that define each component (R's ``extractFeatures``).
 
+    The features are the columns of the components H (n_components x n_features); each
+    rule selects, for each component, the features that belong to it most.
+
     Parameters
     ----------
-    model_or_components : NMF, MiniBatchNMF or array-like of shape (n_components, n_features)
-        A fitted model or its ``components_`` H; the features are H's columns.
-    method : "kim", "max", int or float, default="kim"
-        - "kim" (Kim & Park 2007): the features whose score (feature_scores) is at least
-          median + 3 MAD of all scores (MAD as R's mad(), scaled by 1.4826) and whose largest
-          entry is at least the median of all entries of H; each goes to the component where
-          it is largest. Ordered by decreasing score, ties in column order, as R. R's code
-          compares with >= (its documentation says "greater than"): when most features share
-          one score (a factorization with every feature in one component scores all 1) they
-          are all kept; when most features are shared equally (score 0), every feature
-          passes the first test. A feature no component uses is never selected.
-        - "max" (Carmona-Saez et al. 2006, R's "max"): for each component, the features in
-          decreasing order of their entry in it, up to the first one that is not strictly
-          larger there than in every other component.
+    model_or_components : NMF, MiniBatchNMF or array-like of shape (n_components, \
+n_features)
+        A fitted model (its ``components_`` are used) or the components themselves.
+    method : {"kim", "max"}, int or float, default="kim"
+        The rule:
+
+        - "kim" (Kim & Park 2007): the features whose score (`feature_scores`) is at least
+          median + 3 MAD of all scores (MAD as R's ``mad()``, scaled by 1.4826) and whose
+          largest entry is at least the median of all entries of H; each goes to the
+          component where it is largest, by decreasing score (ties in column order).
+        - "max" (Carmona-Saez et al. 2006): for each component, the features in decreasing
+          order of their entry in it, up to the first one that is not strictly larger there
+          than in every other component.
         - an int n >= 1: the n features with the largest entries in each component.
-        - a float t in (0, 1]: the features that component q holds at least the share t of,
-          p(i, q) >= t (R's threshold), by decreasing share (R returns them in column order).
+        - a float t in (0, 1]: the features that component q holds at least the share t
+          of, p(i, q) >= t (R's threshold), by decreasing share (R keeps column order).
     labels : array-like of shape (n_features,), optional
-        The features' labels, shown in the data frame (as feature_scores).
+        The features' labels, shown in the data frame. Default: the model's
+        ``feature_names_in_``, a DataFrame's columns, else positions.
     as_frame : bool, optional
         True: one pandas DataFrame; False: arrays. Default: a DataFrame when `labels` are
         given.
 
     Returns
     -------
-    list of n_components integer ndarrays, or pandas.DataFrame
-        Array q holds the column indices of the features selected for component q (empty
-        when none is; R gives NA). The DataFrame has one row per selected feature, in the
-        same order, with the columns "component", "feature" (its label, or its position),
-        "position" (its column of H), "contribution" (H[component, position]) and "score"
-        (its Kim & Park score).
+    list of ndarray or pandas.DataFrame
+        One integer array per component, holding the column indices of the features
+        selected for it (empty when none is; R gives NA). The DataFrame has one row per
+        selected feature, in the same order, with the columns "component", "feature" (its
+        label, or its position), "position" (its column of H), "contribution"
+        (H[component, position]) and "score" (its Kim & Park score).
+
+    Raises
+    ------
+    ValueError
+        If the components are not a finite nonnegative 2-D array, or `method` is out of
+        range.
+    TypeError
+        If `method` is neither a method name nor a number.
+    ImportError
+        If a DataFrame is asked for and pandas is not installed.
+
+    See Also
+    --------
+    nmfkit.feature_scores : The score the "kim" rule uses.
+    nmfkit.top_terms : The largest entries of each component, as words.
+
+    Notes
+    -----
+    R's code compares with >= (its documentation says "greater than"): when most features
+    share one score (a factorization with every feature in one component scores all 1) they
+    are all kept; when most are shared equally (score 0) every feature passes the first
+    test. A feature no component uses is never selected.
 
     References
     ----------
-    Kim & Park (2007), Bioinformatics 23(12), 1495-1502; Carmona-Saez et al. (2006), BMC
-    Bioinformatics 7, 78.
+    .. [1] Kim, H. & Park, H. (2007). Sparse non-negative matrix factorizations via
+       alternating non-negativity-constrained least squares for microarray data analysis.
+       Bioinformatics 23(12), 1495-1502.
+    .. [2] Carmona-Saez, P., Pascual-Marqui, R. D., Tirado, F., Carazo, J. M. &
+       Pascual-Montano, A. (2006). Biclustering of gene expression data by non-smooth
+       non-negative matrix factorization. BMC Bioinformatics 7, 78.
+    .. [3] Gaujoux, R. & Seoighe, C. (2010). A flexible R package for nonnegative matrix
+       factorization. BMC Bioinformatics 11, 367.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import extract_features
+    >>> H = np.array([[5., 0., 1., 2., 0.],
+    ...               [0., 4., 1., 1., 3.]])  # 2 components of 5 features
+    >>> extract_features(H)
+    [array([0]), array([1, 4])]
+    >>> extract_features(H, method="max")
+    [array([0, 3]), array([1, 4])]
+    >>> extract_features(H, method=1)
+    [array([0]), array([1])]
+    >>> extract_features(H, labels=["a", "b", "c", "d", "e"])
+       component feature  position  contribution  score
+    0          0       a         0           5.0    1.0
+    1          1       b         1           4.0    1.0
+    2          1       e         4           3.0    1.0
     """
     frame = _want_frame(as_frame, labels)
     rule = _check_method(method)

@@ -48,29 +48,88 @@ _MEASURES = ("cophenetic", "dispersion", "rss", "evar", "objective", "stability"
 
 @dataclass
 class RankSurvey:
-    """The result of rank_survey: one entry per rank in ks (arrays aligned with ks).
+    """The result of `rank_survey`: the measures of each surveyed rank, aligned with `ks`.
 
-    ks, cophenetic, dispersion, rss, evar, objective (the best run's objective, in the units
-    of beta_loss) are arrays; consensus, order (the leaf order of the average-linkage tree,
-    for an ordered heatmap) and factors ((W, H) of the best run) are dicts keyed by rank.
+    Arrays hold one value per rank of `ks`; dicts are keyed by the rank. `rank_survey`
+    builds it; print it (or call `table`) for one line per rank.
 
-    How stable the components are across the runs (nmfkit.rank.stability.component_stability;
-    NaN, or empty dicts, with one run or stability=False):
-    stability (the mean silhouette of all runs' components clustered into k, cosine
-    distance, in [-1, 1]), component_stability ({k: (k,)} the mean silhouette of each
-    consensus component's cluster), factor_distance (the mean over pairs of runs of the
-    distance between their factor sets ignoring order and scale, in [0, 1]; all pairs up to
-    32 runs, about 500 pairs in a fixed pattern above) and
-    consensus_components ({k: (k, n_features)} the median of each cluster, in the order of
-    the best run's components and at their scale).
+    Parameters
+    ----------
+    ks : ndarray of int
+        The surveyed ranks, in the order given.
+    cophenetic : ndarray of float
+        The cophenetic correlation of each rank's consensus matrix (Brunet et al. 2004): 1
+        when every run clusters the samples alike; NaN with one run.
+    dispersion : ndarray of float
+        The dispersion of each consensus matrix (Kim & Park 2007), in [0, 1]: 1 when every
+        entry is 0 or 1; NaN with one run.
+    rss : ndarray of float
+        The residual sum of squares ||V - W H||_F^2 of the best run (lowest objective),
+        over the observed entries.
+    evar : ndarray of float
+        The explained variance 1 - rss / ||V||_F^2 of the best run.
+    objective : ndarray of float
+        The best run's objective, in the units of `beta_loss`.
+    consensus : dict of {int: ndarray of shape (n_samples, n_samples)}
+        The consensus matrix: the fraction of runs in which two samples share a cluster.
+    order : dict of {int: ndarray of shape (n_samples,)}
+        The leaf order of the consensus matrix's average-linkage tree (for an ordered
+        heatmap, as `nmfkit.plot_consensus` draws it).
+    factors : dict of {int: tuple of ndarray}
+        (W, H) of the best run, W of shape (n_samples, k), H of shape (k, n_features).
+    n_runs : int, default=0
+        The factorizations per rank.
+    beta_loss : str, default="frobenius"
+        The loss of the runs.
+    stability : ndarray of float, optional
+        The mean silhouette (cosine distance, in [-1, 1]) of all runs' components clustered
+        into k (Kotliar et al. 2019); NaN with one run or ``stability=False``.
+    factor_distance : ndarray of float, optional
+        The mean over pairs of runs of the distance between their sets of components,
+        ignoring order and scale, in [0, 1] (all pairs up to 32 runs, about 500 pairs in a
+        fixed pattern above); NaN with one run or ``stability=False``.
+    silhouette_samples : ndarray of float, optional
+        The mean silhouette of the samples in `sample_clusters`, with the distance
+        1 - consensus (Rousseeuw 1987); NaN with one run.
+    silhouette_features : ndarray of float, optional
+        The mean silhouette of the features clustered by their dominant component in the
+        best run's H, cosine distance.
+    component_stability : dict of {int: ndarray of shape (k,)}, optional
+        The mean silhouette of each consensus component's cluster; empty with one run or
+        ``stability=False``.
+    consensus_components : dict of {int: ndarray of shape (k, n_features)}, optional
+        The median of each cluster of components, in the order of the best run's components
+        and at their scale; empty with one run or ``stability=False``.
+    sample_clusters : dict of {int: ndarray of shape (n_samples,)}, optional
+        Each sample's cluster: the consensus tree cut into k clusters.
+    randomized : RankSurvey, optional
+        The survey of V with each column shuffled (``rank_survey(..., randomized=True)``),
+        whose own `randomized` is None; None otherwise.
 
-    silhouette_samples: the mean silhouette of the samples in sample_clusters ({k:
-    (n_samples,) ints}, the consensus tree cut into k) with the distance 1 - consensus (NaN
-    with one run); silhouette_features: the mean silhouette of the features clustered by
-    their dominant component in the best run's H, cosine distance.
+    See Also
+    --------
+    nmfkit.rank_survey : Makes it.
+    nmfkit.plot_rank_survey : Draws its measures against k.
+    nmfkit.plot_consensus : Draws a consensus matrix with its tree.
 
-    randomized: None, or the RankSurvey of the same survey on V with each column shuffled
-    (rank_survey(..., randomized=True)); its own randomized is None.
+    Notes
+    -----
+    Every parameter is kept as the attribute of the same name.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import rank_survey
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10))  # 12 samples in 3 groups
+    >>> survey = rank_survey(V, [2, 3], n_runs=5, random_state=0)
+    >>> survey.ks
+    array([2, 3])
+    >>> survey.consensus[3].shape, survey.factors[3][1].shape
+    ((12, 12), (3, 10))
+    >>> print(survey.table().splitlines()[0].split()[:5])
+    ['k', 'cophenetic', 'dispersion', 'rss', 'evar']
     """
     ks: np.ndarray
     cophenetic: np.ndarray
@@ -93,10 +152,17 @@ class RankSurvey:
     randomized: "RankSurvey" = field(default=None, repr=False)
 
     def table(self):
-        """The survey as a text table, one line per rank: k, cophenetic, dispersion, rss,
-        evar, then stability, factor distance ('distance'), the samples' and the features'
-        silhouettes, and with a randomized survey its cophenetic and rss ('random_coph',
-        'random_rss')."""
+        """The survey as a text table, one line per rank.
+
+        The columns: k, cophenetic, dispersion, rss, evar, then stability, factor distance
+        ('distance'), the samples' and the features' silhouettes, and with a randomized
+        survey its cophenetic and rss ('random_coph', 'random_rss').
+
+        Returns
+        -------
+        str
+            A header line, then one line per rank.
+        """
         extra = [("stability", self.stability), ("distance", self.factor_distance),
                  ("sil_samples", self.silhouette_samples),
                  ("sil_features", self.silhouette_features)]
@@ -153,57 +219,149 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
                 max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0, alpha_H="same",
                 l1_ratio=0.0, floor="auto", check_every=10, mask=None, callback=None, verbose=0,
                 stability=True, randomized=False):
-    """Survey the ranks ks of NMF on V by consensus clustering (Brunet et al. 2004).
+    """Survey the ranks of NMF on V by consensus clustering (Brunet et al. 2004).
+
+    For each rank k of `ks`, `n_runs` factorizations of V start from different random
+    points. Each run puts every row of V (a sample) in the component with the largest entry
+    in its row of W; the consensus matrix holds how often two samples share a cluster across
+    the runs, summarized by its cophenetic correlation and its dispersion. A rank whose
+    clusters come out the same in every run (cophenetic near 1) is one the data supports.
+    The survey also reports the fit of the best run (rss, evar), the silhouettes of samples
+    and features, and how stable the components are across the runs.
 
     Parameters
     ----------
-    V : array-like or scipy.sparse matrix (m, n), nonnegative
-        Rows are the samples that are clustered (scikit-learn's convention; the R package
-        NMF clusters columns, so pass V.T to compare).
-    ks : iterable of int >= 2, or a string such as "2-8"
-        The ranks to survey.
+    V : {array-like, sparse matrix} of shape (n_samples, n_features)
+        The nonnegative data. Its rows are the samples that are clustered (scikit-learn's
+        convention; R's NMF package clusters columns, so pass V.T to compare).
+    ks : iterable of int or str
+        The ranks to survey, each >= 2, or a string such as ``"2-8"`` or ``"2,4,6"``.
     n_runs : int, default=30
-        Factorizations per rank, each from its own random start.
-    beta_loss, solver, max_iter, tol, alpha_W, alpha_H, l1_ratio, floor, check_every
-        As for nmfkit.NMF, used by every run.
-    mask : None, or which entries of V are observed, as for NMF.fit (NaN in a dense V also
-        marks a missing entry); rss and evar then sum over the observed entries.
-    init : 'random' (default) or 'nndsvdar'
-        The start of each run; it must differ between runs, so the deterministic
-        NNDSVD variants are refused.
-    random_state : None, int or numpy RandomState / Generator
-        Seeds all runs, drawn in order (same arguments, same result).
-    callback : callable or None
-        Called as callback(k, run, objective) after each run (run = 0 .. n_runs-1); with
-        randomized=True, also for the runs on the randomized copy, after all the others.
-    verbose : int, default=0
+        Factorizations per rank, each from its own random start. With 1, cophenetic,
+        dispersion and the samples' silhouettes are NaN (with a RuntimeWarning).
+    beta_loss : {"frobenius", "kullback-leibler", "itakura-saito"} or float, \
+default="frobenius"
+        The loss of every run, as for `nmfkit.NMF`.
+    solver : str, default="auto"
+        The solver of every run, as for `nmfkit.NMF`.
+    init : {"random", "nndsvdar"}, default="random"
+        The start of each run. It must differ between runs, so the deterministic
+        initializations (NNDSVD, NNDSVDa, SPA, custom) are refused.
+    max_iter : int, default=200
+        The iterations of each run at most.
+    tol : float, default=1e-4
+        The stopping tolerance of each run, as for `nmfkit.NMF`.
+    random_state : None, int, RandomState or Generator, default=None
+        Seeds all runs, drawn in order: the same arguments give the same survey.
+    alpha_W : float, default=0.0
+        The regularization of W, as for `nmfkit.NMF`.
+    alpha_H : float or "same", default="same"
+        The regularization of H, as for `nmfkit.NMF`.
+    l1_ratio : float, default=0.0
+        The share of l1 in the regularization, as for `nmfkit.NMF`.
+    floor : float or "auto", default="auto"
+        The floor of the factors' entries, as for `nmfkit.NMF`.
+    check_every : int, default=10
+        Iterations between convergence checks, as for `nmfkit.NMF`.
+    mask : array-like of bool or sparse matrix, optional
+        Which entries of V are observed, as for ``NMF.fit`` (NaN in a dense V also marks a
+        missing entry); rss and evar then sum over the observed entries.
+    callback : callable, optional
+        Called as ``callback(k, run, objective)`` after each run (run = 0 .. n_runs - 1);
+        with ``randomized=True`` also for the runs on the randomized copy, after all the
+        others.
+    verbose : int or bool, default=0
         Print one line per rank when > 0.
     stability : bool, default=True
-        Measure how stable the components are across the runs (stability,
-        component_stability, factor_distance, consensus_components; Kotliar et al. 2019):
-        it keeps every run's H of a rank, n_runs * k * n_features doubles (for wide data,
-        e.g. 30 runs at k = 20 of 50,000 features, 240 MB while that rank is surveyed).
-        False skips it (those fields are then NaN and empty dicts).
+        Measure how stable the components are across the runs (Kotliar et al. 2019): the
+        fields stability, component_stability, factor_distance and consensus_components.
+        It keeps every run's H of a rank, n_runs * k * n_features doubles (30 runs at
+        k = 20 of 50,000 features: 240 MB while that rank is surveyed). False skips it
+        (those fields are then NaN and empty dicts).
     randomized : bool, default=False
-        Also run the same survey (same parameters; its random numbers drawn from the same
-        random state after the real survey's) on a copy of V with the entries of each
-        column shuffled independently (Frigyesi & Hoglund 2008; R's NMF `randomize`), kept
-        as survey.randomized. Missing entries move with their column's values; a sparse V
+        Also survey a copy of V with the entries of each column shuffled independently
+        (Frigyesi & Hoglund 2008; R's NMF ``randomize``), with the same parameters and
+        random numbers drawn from the same random state after the real survey's; kept as
+        ``survey.randomized``. Missing entries move with their column's values; a sparse V
         stays sparse. It doubles the time and holds a second copy of V.
 
     Returns
     -------
-    RankSurvey with ks, cophenetic, dispersion, rss, evar, objective, stability,
-    factor_distance, silhouette_samples, silhouette_features (arrays aligned with ks),
-    consensus, order, factors, component_stability, consensus_components, sample_clusters
-    (dicts keyed by k) and randomized (a RankSurvey or None).
+    RankSurvey
+        The measures of each rank (arrays aligned with `ks`: cophenetic, dispersion, rss,
+        evar, objective, stability, factor_distance, silhouette_samples,
+        silhouette_features), the consensus matrices, their orders, the best runs'
+        factors and the sample clusters (dicts keyed by k), and `randomized`.
+
+    Raises
+    ------
+    ValueError
+        If a rank is below 2 or above what `init` can start from, if V has fewer than two
+        rows, or if `init` is not a random initialization.
+    TypeError
+        If `callback` is not callable, or `stability` or `randomized` is not a bool.
+
+    Warns
+    -----
+    ConvergenceWarning
+        When runs stop at `max_iter` before meeting `tol`.
+    UserWarning
+        When V has more than 5000 rows (each consensus matrix is n_samples^2 doubles).
+
+    See Also
+    --------
+    nmfkit.RankSurvey : The result.
+    nmfkit.rank_cv : Choosing the rank by the error on held-out entries.
+    nmfkit.plot_rank_survey : The survey's measures against k.
+    nmfkit.plot_consensus : The consensus map of one rank.
 
     Notes
     -----
-    Each consensus matrix is m x m doubles (8 m^2 bytes per rank): for tens of thousands of
-    rows, survey a subsample of the rows. The rss and evar come from the best run of each k
-    (lowest objective) and are computed from its factors without forming W H. The
-    silhouettes follow Rousseeuw (1987); see nmfkit.rank.stability for each of them.
+    The cophenetic correlation is the correlation between the distances 1 - C of the
+    consensus matrix C and the cophenetic distances of its average-linkage tree (Brunet et
+    al. 2004); the dispersion is the mean of 4 (C_ij - 1/2)^2 (Kim & Park 2007). Brunet et
+    al. choose the first k where the cophenetic correlation starts to fall; Frigyesi &
+    Hoglund (2008) compare the decrease of rss with that on randomized data.
+
+    Each consensus matrix is n_samples x n_samples doubles (8 n^2 bytes per rank): for tens
+    of thousands of rows, survey a subsample of the rows. The rss and evar come from the
+    best run of each k (lowest objective) and are computed from its factors without forming
+    W H. The silhouettes follow Rousseeuw (1987).
+
+    References
+    ----------
+    .. [1] Brunet, J.-P., Tamayo, P., Golub, T. R. & Mesirov, J. P. (2004). Metagenes and
+       molecular pattern discovery using matrix factorization. PNAS 101(12), 4164-4169.
+    .. [2] Kim, H. & Park, H. (2007). Sparse non-negative matrix factorizations via
+       alternating non-negativity-constrained least squares for microarray data analysis.
+       Bioinformatics 23(12), 1495-1502.
+    .. [3] Kotliar, D. et al. (2019). Identifying gene expression programs of cell-type
+       identity and cellular activity with single-cell RNA-Seq. eLife 8, e43803.
+    .. [4] Frigyesi, A. & Hoglund, M. (2008). Non-negative matrix factorization for the
+       analysis of complex gene expression data: identification of clinically relevant
+       tumor subtypes. Cancer Informatics 6, 275-292.
+    .. [5] Rousseeuw, P. J. (1987). Silhouettes: a graphical aid to the interpretation and
+       validation of cluster analysis. J. Comput. Appl. Math. 20, 53-65.
+
+    Examples
+    --------
+    Twelve samples made of three groups of four:
+
+    >>> import numpy as np
+    >>> from nmfkit import rank_survey
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10))
+    >>> survey = rank_survey(V, "2-4", n_runs=5, random_state=0)
+    >>> survey.ks
+    array([2, 3, 4])
+    >>> survey.evar.round(2)
+    array([0.97, 1.  , 1.  ])
+    >>> bool(survey.cophenetic[1] > 0.99)
+    True
+    >>> clusters = survey.sample_clusters[3]
+    >>> [len(set(clusters[i:i + 4])) for i in (0, 4, 8)]
+    [1, 1, 1]
     """
     ks = parse_ks(ks)
     n_runs = check_int(n_runs, "n_runs")

@@ -169,18 +169,64 @@ def _nndsvd(X, k, variant, rng):
 
 
 def spa(V, k, normalize=True):
-    """Indices of k columns of V chosen by the successive projection algorithm (SPA).
+    """Choose k columns of V by the successive projection algorithm (SPA).
 
-    V is a nonnegative dense array or sparse matrix (m x n). If V is separable, V = W [I, H']
-    up to a permutation of its columns, with the columns of H' summing to at most 1, SPA
-    returns the columns that form W, exactly without noise and robustly with small noise
-    (Arora et al. 2012; Gillis & Vavasis 2014). normalize=True first scales each column to
-    unit l1 norm, which makes any separable nonnegative V satisfy that assumption.
+    If V is separable, V = W [I, H'] up to a permutation of its columns with the columns of
+    H' summing to at most 1, SPA returns the columns that form W: exactly without noise,
+    and robustly with small noise (Arora et al. 2012; Gillis & Vavasis 2014). It is the
+    start ``init="spa"`` of `nmfkit.NMF`.
 
+    Parameters
+    ----------
+    V : {array-like, sparse matrix} of shape (m, n)
+        The nonnegative data.
+    k : int
+        The number of columns to choose, 1 <= k <= n.
+    normalize : bool, default=True
+        First scale each column to unit l1 norm, which makes any separable nonnegative V
+        meet the assumption on H'.
+
+    Returns
+    -------
+    ndarray of int of shape (k,)
+        The indices of the chosen columns, in the order chosen.
+
+    Raises
+    ------
+    ValueError
+        If k exceeds the number of columns of V, or V has rank below k (every residual is
+        zero before k columns are chosen).
+
+    See Also
+    --------
+    nmfkit.NMF : ``init="spa"`` starts from the columns SPA picks.
+
+    Notes
+    -----
     Each step picks the column of largest residual norm, then projects every column onto
     the orthogonal complement of it. The residual is never formed: with the orthonormal
     basis U of the chosen columns, ||r_j||^2 = ||v_j||^2 - ||U^T v_j||^2, so the cost is
     O(k nnz(V) + k^2 (m + n)) and a sparse V stays sparse.
+
+    References
+    ----------
+    .. [1] Gillis, N. & Vavasis, S. A. (2014). Fast and robust recursive algorithms for
+       separable nonnegative matrix factorization. IEEE Transactions on Pattern Analysis
+       and Machine Intelligence 36(4), 698-714.
+    .. [2] Arora, S., Ge, R., Kannan, R. & Moitra, A. (2012). Computing a nonnegative
+       matrix factorization -- provably. Proceedings of STOC 2012, 145-162.
+
+    Examples
+    --------
+    Columns 0, 1 and 2 are the pure ones; the others are mixtures of them:
+
+    >>> import numpy as np
+    >>> from nmfkit import spa
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.random((5, 3))
+    >>> H = np.hstack([np.eye(3), rng.dirichlet(np.ones(3), size=5).T])
+    >>> sorted(spa(W @ H, 3).tolist())
+    [0, 1, 2]
     """
     from ..core.arrays import check_dense, check_sparse
     from ..core.params import check_int

@@ -50,15 +50,57 @@ FLAT = 1e-12
 
 
 def hoyer_sparseness(X, axis=0):
-    """Hoyer's sparseness of each column (axis=0) or row (axis=1) of the 2-D array X, in
-    [0, 1]: 0 for a constant vector, 1 for a vector with a single nonzero entry. By
-    convention a vector of length 1, or all zeros, has sparseness 1 (it has at most one
-    nonzero entry). Accumulated in double; X is not modified.
+    """Measure Hoyer's sparseness of each column or row of a 2-D array, in [0, 1].
+
+    Where the ratio of a vector's l1 and l2 norms lies between its extremes: 0 for a
+    constant vector, 1 for a vector with a single nonzero entry. By convention a vector of
+    length 1, or all zeros, has sparseness 1 (it has at most one nonzero entry).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_columns)
+        The vectors, of any sign (their absolute values are measured); not modified.
+    axis : {0, 1}, default=0
+        0: the sparseness of each column; 1: of each row.
+
+    Returns
+    -------
+    ndarray of float64
+        One value per column (axis=0) or row (axis=1), accumulated in double.
+
+    Raises
+    ------
+    ValueError
+        If X is not 2-D or `axis` is not 0 or 1.
+
+    See Also
+    --------
+    nmfkit.NMF : Its ``sparseness_W`` and ``sparseness_H`` fit factors of a chosen
+        Hoyer sparseness.
+
+    Notes
+    -----
+    For a vector x of n entries,
+
+    .. math:: \\mathrm{sparseness}(x) = \\frac{\\sqrt{n} - \\|x\\|_1 / \\|x\\|_2}
+              {\\sqrt{n} - 1}.
 
     References
     ----------
-    Hoyer, P. O. (2004). Non-negative matrix factorization with sparseness constraints.
-    Journal of Machine Learning Research 5, 1457-1469.
+    .. [1] Hoyer, P. O. (2004). Non-negative matrix factorization with sparseness
+       constraints. Journal of Machine Learning Research 5, 1457-1469.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from nmfkit import hoyer_sparseness
+    >>> X = np.array([[1.0, 0.0, 2.0],
+    ...               [1.0, 0.0, 1.0],
+    ...               [1.0, 5.0, 0.0]])
+    >>> hoyer_sparseness(X).round(3)
+    array([0.   , 1.   , 0.533])
+    >>> hoyer_sparseness(X, axis=1).round(3)
+    array([0.533, 0.434, 0.759])
     """
     X = np.asarray(X)
     if X.ndim != 2:

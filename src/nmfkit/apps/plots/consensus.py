@@ -63,22 +63,89 @@ def _read(survey_or_matrix, k):
 
 def plot_consensus(survey_or_matrix, path=None, *, k=None, labels=None, fig=None,
                    cmap="viridis", dpi=100, title=None):
-    """The consensus map: the consensus matrix, rows and columns in the order of its
-    average-linkage tree (blocks on the diagonal = stable clusters), the tree above and to
-    the left, and annotation tracks above it.
+    """Plot the consensus map of a rank survey, as R's NMF package's ``consensusmap``.
 
-    survey_or_matrix : a RankSurvey (then k picks the rank; default: the first with the
-        highest cophenetic correlation) or a square consensus matrix (no k).
-    labels : known categories of the samples, drawn as tracks with a legend: one array-like
-        (n_samples,), a dict {name: array-like}, or a pandas DataFrame (one track per
-        column).
-    fig : a matplotlib Figure or SubFigure to draw into (then nothing is saved); default a
-        new figure, written to path when one is given.
-    title : default "consensus, k = K"; "" for none.
+    The consensus matrix (how often two samples share a cluster across the runs) with its
+    rows and columns in the order of its average-linkage tree, so that stable clusters
+    show as blocks on the diagonal; the tree above and to the left, and annotation tracks
+    of the clusters and of known labels above the map.
 
-    With a survey, the first track is the consensus clusters: survey.sample_clusters[k] when
-    the survey has them, else the tree cut into k clusters (numbered in tree order).
-    Returns a ConsensusMap (the figure, its Axes and artists, the order and the clusters).
+    Parameters
+    ----------
+    survey_or_matrix : RankSurvey or array-like of shape (n_samples, n_samples)
+        A survey of `nmfkit.rank_survey` (then `k` picks the rank), or a square consensus
+        matrix with entries in [0, 1].
+    path : str or os.PathLike, optional
+        Where to write the figure (PNG, or any format matplotlib knows from the
+        extension); only without `fig`.
+    k : int, optional
+        The rank of the survey to draw; default the first with the highest cophenetic
+        correlation. Only with a survey.
+    labels : array-like of shape (n_samples,), dict or pandas.DataFrame, optional
+        Known categories of the samples, drawn as tracks with a legend: one array-like, a
+        dict {name: array-like}, or a DataFrame (one track per column).
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure, optional
+        The figure to draw into (then nothing is saved); default a new figure, made
+        without pyplot.
+    cmap : str or matplotlib.colors.Colormap, default="viridis"
+        The colormap of the consensus, from 0 to 1.
+    dpi : float, default=100
+        The resolution of the file written to `path`.
+    title : str, optional
+        Default "consensus, k = K" (or "consensus" for a matrix); "" for none.
+
+    Returns
+    -------
+    ConsensusMap
+        The figure (``figure``), its Axes (``heatmap``, ``dendrogram_top``,
+        ``dendrogram_left``, ``colorbar_ax``, ``legend_ax``, ``tracks``), its artists
+        (``image``, ``colorbar``, ``legend``), the samples' ``order``, their ``clusters``
+        (None for a bare matrix), the tracks' ``colors``, ``k`` and ``title``. Its
+        ``savefig(path)`` writes the figure; in a notebook it shows itself.
+
+    Raises
+    ------
+    ValueError
+        If `k` is not a rank of the survey or is given with a matrix, the matrix is not a
+        square array in [0, 1], the labels do not match the samples, or both `path` and
+        `fig` are given.
+    ImportError
+        If matplotlib is not installed (``pip install "nmfkit[plot]"``).
+
+    See Also
+    --------
+    nmfkit.rank_survey : Computes the consensus matrices.
+    nmfkit.plot_rank_survey : The survey's measures against k.
+    nmfkit.plot_factors : Heatmaps of W and H.
+
+    Notes
+    -----
+    With a survey, the first track is the consensus clusters: ``survey.sample_clusters[k]``
+    when the survey has them, else the tree cut into k clusters (numbered in tree order).
+    Cluster c has the same color as component c in `nmfkit.plot_factors`.
+
+    References
+    ----------
+    .. [1] Brunet, J.-P., Tamayo, P., Golub, T. R. & Mesirov, J. P. (2004). Metagenes and
+       molecular pattern discovery using matrix factorization. PNAS 101(12), 4164-4169.
+    .. [2] Gaujoux, R. & Seoighe, C. (2010). A flexible R package for nonnegative matrix
+       factorization. BMC Bioinformatics 11, 367.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from nmfkit import plot_consensus, rank_survey
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10))  # 12 samples in 3 groups
+    >>> survey = rank_survey(V, [2, 3], n_runs=5, random_state=0)
+    >>> picture = plot_consensus(survey, k=3, labels=["a"] * 4 + ["b"] * 4 + ["c"] * 4)
+    >>> type(picture).__name__, picture.k, picture.order.shape
+    ('ConsensusMap', 3, (12,))
+    >>> sorted(picture.tracks)
+    ['clusters', 'labels']
     """
     dpi = check_dpi(dpi)
     cmap = colormap(cmap)  # first: it says how to install matplotlib if it is missing

@@ -103,27 +103,99 @@ def _shares(A, axis):
 def plot_factors(factors, path=None, *, X=None, k=None, labels=None, scale=True,
                  sample_order="dominant", feature_order="dominant", feature_names=None,
                  fig=None, cmap="YlOrRd", dpi=100, title=None):
-    """Heatmaps of W (components x samples, above) and H (components x features, below),
-    the components in the same order in both, with annotation tracks.
+    """Plot heatmaps of W and H with the components in one order, as R's NMF package.
 
-    factors : (W, H); a FitResult; a RankSurvey (the best run of rank k; default k: the
-        first with the highest cophenetic correlation); or a fitted NMF with X= (W is
-        model.transform(X)).
-    labels : known categories of the samples, drawn as tracks above W: one array-like, a
-        dict {name: array-like} or a pandas DataFrame.
-    scale : if True (default), each sample's weights sum to 1 (its mixture of components,
-        R's coefmap) and each feature's H column sums to 1 (the share of each component in
-        it, R's basismap); if False, the values are drawn as they are.
-    sample_order, feature_order : 'dominant' (default: grouped by dominant component, the
-        strongest first), 'tree' (average-linkage tree of the rows drawn, with its
-        dendrogram) or None (as given).
-    feature_names : written below H when there are at most 60 features (default: the
-        model's feature_names_in_).
-    fig, path, dpi, title : as for plot_consensus (title "" for none).
+    W (components x samples, above; R's ``coefmap``) and H (components x features, below;
+    R's ``basismap``), each with annotation tracks of the dominant component of every
+    sample and feature, and of known labels of the samples.
 
-    Tracks "component" give each sample's and each feature's dominant component, in the
-    colors of the components (component c has the same color as cluster c of
-    plot_consensus). Returns a FactorMaps.
+    Parameters
+    ----------
+    factors : tuple of array-like, FitResult, RankSurvey or NMF
+        (W, H); a FitResult; a RankSurvey (the best run of rank `k`); or a fitted model
+        with `X` (W is ``model.transform(X)``).
+    path : str or os.PathLike, optional
+        Where to write the figure; only without `fig`.
+    X : array-like of shape (n_samples, n_features), optional
+        The samples, with a fitted model only.
+    k : int, optional
+        The rank of a survey; default the first with the highest cophenetic correlation.
+        Only with a survey.
+    labels : array-like of shape (n_samples,), dict or pandas.DataFrame, optional
+        Known categories of the samples, drawn as tracks above W: one array-like, a dict
+        {name: array-like} or a DataFrame (one track per column).
+    scale : bool, default=True
+        True: each sample's weights sum to 1 (its mixture of components, as R's
+        ``coefmap``) and each feature's column of H sums to 1 (the share of each component
+        in it, as R's ``basismap``); False: the values as they are.
+    sample_order : {"dominant", "tree"} or None, default="dominant"
+        The order of the samples: grouped by dominant component, the strongest first;
+        the leaves of the average-linkage tree of the rows drawn, with its dendrogram; or
+        as given.
+    feature_order : {"dominant", "tree"} or None, default="dominant"
+        The order of the features, likewise.
+    feature_names : array-like of shape (n_features,), optional
+        Written below H when there are at most 60 features; default the model's
+        ``feature_names_in_``.
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure, optional
+        The figure to draw into (then nothing is saved); default a new figure.
+    cmap : str or matplotlib.colors.Colormap, default="YlOrRd"
+        The colormap of the heatmaps.
+    dpi : float, default=100
+        The resolution of the file written to `path`.
+    title : str, optional
+        Default "factors" (or "factors of the best run, k = K"); "" for none.
+
+    Returns
+    -------
+    FactorMaps
+        The figure, the heatmaps' Axes (``W_ax``, ``H_ax``) and images, ``colorbars``,
+        ``tracks``, ``dendrograms``, ``legend``, the ``colors`` of the tracks and
+        ``component_colors``, the orders drawn (``sample_order``, ``feature_order``) and
+        the matrices drawn (``W``, ``H``, components x items). Its ``savefig(path)`` writes
+        the figure.
+
+    Raises
+    ------
+    ValueError
+        If W and H do not match or are not finite and nonnegative, `X` or `k` is given
+        where it does not apply, an order is unknown, or both `path` and `fig` are given.
+    TypeError
+        If `factors` is none of the accepted kinds.
+    ImportError
+        If matplotlib is not installed (``pip install "nmfkit[plot]"``).
+
+    See Also
+    --------
+    nmfkit.plot_consensus : The consensus map of a survey.
+    nmfkit.assign_clusters : Each sample's dominant component and its silhouette.
+    nmfkit.extract_features : The features that define each component.
+
+    Notes
+    -----
+    Component c has the same color in the tracks as cluster c in `nmfkit.plot_consensus`.
+
+    References
+    ----------
+    .. [1] Gaujoux, R. & Seoighe, C. (2010). A flexible R package for nonnegative matrix
+       factorization. BMC Bioinformatics 11, 367.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from nmfkit import NMF, plot_factors
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10))  # 12 samples in 3 groups
+    >>> model = NMF(3, random_state=0, max_iter=500)
+    >>> W_fit = model.fit_transform(V)
+    >>> picture = plot_factors((W_fit, model.components_), sample_order="tree")
+    >>> type(picture).__name__, picture.W.shape, picture.H.shape
+    ('FactorMaps', (3, 12), (3, 10))
+    >>> sorted(picture.tracks)
+    ['features: component', 'samples: component']
     """
     dpi = check_dpi(dpi)
     cmap = colormap(cmap)  # first: it says how to install matplotlib if it is missing

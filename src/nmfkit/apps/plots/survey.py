@@ -114,18 +114,83 @@ def _draw_panel(ax, panel, survey, randomized):
 
 
 def plot_rank_survey(survey, path=None, *, measures=None, fig=None, dpi=100, title=None):
-    """The rank survey's measures against k: cophenetic, dispersion, silhouettes of samples
-    and features, component stability, factor distance, rss and evar (those the survey has).
+    """Plot the measures of a rank survey against k, one panel each.
 
-    measures : names of the panels to draw (see SURVEY_PANELS); default every one the
-        survey has values for.
-    fig : a matplotlib Figure or SubFigure to draw into (then nothing is saved); default a
-        new figure, written to path when one is given.
-    title : default "rank survey (N runs per k, LOSS)"; "" for none.
+    The panels (those the survey has values for): cophenetic correlation, dispersion,
+    silhouettes of samples and features, component stability, factor distance, rss (log
+    scale) and explained variance, as R's NMF package plots ``nmfEstimateRank``.
 
-    When the survey has a randomized survey (rank_survey(..., randomized=True)), its curves
-    are drawn dashed in the same colors (a rank is worth choosing where the data's curves
-    stand apart from them, Frigyesi & Hoglund 2008). Returns a SurveyPlot.
+    Parameters
+    ----------
+    survey : RankSurvey
+        The result of `nmfkit.rank_survey`.
+    path : str or os.PathLike, optional
+        Where to write the figure (PNG, or any format matplotlib knows from the
+        extension); only without `fig`.
+    measures : str or list of str, optional
+        The panels to draw, by name: "cophenetic", "dispersion", "silhouette",
+        "stability", "factor_distance", "rss", "evar" (``SURVEY_PANELS``); default every
+        one the survey has values for.
+    fig : matplotlib.figure.Figure or matplotlib.figure.SubFigure, optional
+        The figure to draw into (then nothing is saved); default a new figure, made
+        without pyplot.
+    dpi : float, default=100
+        The resolution of the file written to `path`.
+    title : str, optional
+        Default "rank survey (N runs per k, LOSS)"; "" for none.
+
+    Returns
+    -------
+    SurveyPlot
+        The ``figure``, its ``axes`` ({panel name: Axes}), the ``lines`` of the survey and
+        the ``randomized_lines`` of the randomized survey ({panel name: list of Line2D}),
+        the ``legend`` of the line styles (None without a randomized survey) and the
+        ``title``. Its ``savefig(path)`` writes the figure.
+
+    Raises
+    ------
+    TypeError
+        If `survey` is not a RankSurvey.
+    ValueError
+        If a measure is unknown, or not in the survey, or both `path` and `fig` are
+        given.
+    ImportError
+        If matplotlib is not installed (``pip install "nmfkit[plot]"``).
+
+    See Also
+    --------
+    nmfkit.rank_survey : Makes the survey.
+    nmfkit.plot_consensus : The consensus map of one rank.
+
+    Notes
+    -----
+    When the survey has a randomized survey (``rank_survey(..., randomized=True)``), its
+    curves are drawn dashed in the same colors: a rank is worth choosing where the data's
+    curves stand apart from them (Frigyesi & Hoglund 2008).
+
+    References
+    ----------
+    .. [1] Brunet, J.-P., Tamayo, P., Golub, T. R. & Mesirov, J. P. (2004). Metagenes and
+       molecular pattern discovery using matrix factorization. PNAS 101(12), 4164-4169.
+    .. [2] Frigyesi, A. & Hoglund, M. (2008). Non-negative matrix factorization for the
+       analysis of complex gene expression data: identification of clinically relevant
+       tumor subtypes. Cancer Informatics 6, 275-292.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from nmfkit import plot_rank_survey, rank_survey
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.repeat(np.eye(3), 4, axis=0) + 0.05 * rng.random((12, 3))
+    >>> V = W @ rng.random((3, 10))  # 12 samples in 3 groups
+    >>> survey = rank_survey(V, [2, 3, 4], n_runs=5, random_state=0, randomized=True)
+    >>> picture = plot_rank_survey(survey, measures=["cophenetic", "rss"])
+    >>> type(picture).__name__, sorted(picture.axes)
+    ('SurveyPlot', ['cophenetic', 'rss'])
+    >>> len(picture.randomized_lines["rss"])
+    1
     """
     if not all(hasattr(survey, name) for name in _REQUIRED):
         raise TypeError(f"survey must be the RankSurvey returned by rank_survey, got a "
