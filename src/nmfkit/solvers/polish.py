@@ -42,11 +42,17 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
         def sweep():
             return loss.update(A, num, gram, l1, l2, floor, M.tiny, step_threads,
                                solver="hals")
-    else:
-        den_buffer = np.empty_like(A) if loss.full_denominator else None
+    elif loss.full_denominator:  # beta-divergences, missing values: both sides each sweep
+        den_buffer = np.empty_like(A)
 
         def sweep():
             den = loss.statistics(M, W, Ht, s == "h", num, den_buffer, n_threads)
+            return loss.update(A, num, den, l1, l2, floor, M.tiny, step_threads)
+    else:  # KL: the denominator (B's column sums) is formed once, B does not move
+        den = loss.denominator(B)
+
+        def sweep():
+            loss.numerator(M, W, Ht, s == "h", num, n_threads)
             return loss.update(A, num, den, l1, l2, floor, M.tiny, step_threads)
     sweeps = 0
     for sweeps in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
