@@ -11,6 +11,8 @@ CSR of its observed entries, explicit zeros included, so every sum runs over the
 pattern only.
 """
 
+import threading
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -223,17 +225,23 @@ class Matrix:
         threads when V is over 160 MiB), and the kernels' tiles follow L, so the dense KL and
         general-beta results do not depend on the thread count up to there; beyond, their
         last bits may differ. A sparse V is sized as if dense. `which` tells apart the two
-        buffers of beta_products.
+        buffers of beta_products. L follows the thread cap (effective_n_threads()), not the
+        count of the call, which follows the machine's load. Each Python thread has its own
+        buffers (starts of one matrix may run side by side).
         """
-        buf = self._buf.get(which)
-        if buf is None or buf.shape[0] != n_threads:
+        key = (threading.get_ident(), which)  # starts may run in several Python threads
+        buf = self._buf.get(key)
+        if buf is None or buf.shape[0] < n_threads:
+            # sized for the thread cap, not for this call's count (which follows the
+            # machine's load): L, and with it the results, stay the same during a fit
+            rows = max(n_threads, effective_n_threads())
             m, n = self.internal_shape
             item = self.dtype.itemsize
             nbytes = m * n * item
             per_thread = min(max(nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
-            cap = max(nbytes / 10, 1 << 20) / n_threads
+            cap = max(nbytes / 10, 1 << 20) / rows
             L = max(n, int(min(per_thread, cap) // item))
-            buf = self._buf[which] = np.empty((n_threads, L), dtype=self.dtype)
+            buf = self._buf[key] = np.empty((rows, L), dtype=self.dtype)
         return buf
 
     @property

@@ -12,23 +12,36 @@ libomp) every kernel runs on one thread and effective_n_threads() is 1; the resu
 same either way.
 """
 
+import os
 import threading
+import time
 from contextlib import contextmanager
 
 from threadpoolctl import threadpool_limits
 
 from ..kernels.steps import HAVE_OPENMP, max_threads
 
-__all__ = ["HAVE_OPENMP", "blas_single_threaded", "effective_n_threads", "threads_for"]
+__all__ = ["FOLLOW_LOAD_ENV", "HAVE_OPENMP", "LoadFollower", "blas_single_threaded",
+           "effective_n_threads", "free_cpus", "threads_for"]
 
 # Below this many floating-point operations per thread, starting a parallel region costs
 # more than it saves (and, on a busy machine, waiting for a descheduled thread costs far
 # more). Results do not depend on the thread count, so this is a pure speed choice.
 MIN_WORK_PER_THREAD = 200_000
 
+# Set to "0" to turn off following the machine's load (the kernels then always use
+# effective_n_threads(); benchmarks compare the two).
+FOLLOW_LOAD_ENV = "NMFKIT_FOLLOW_LOAD"
+# How often a long fit looks again at the CPUs free (seconds).
+LOAD_RECHECK_SECONDS = 0.25
+# Quick looks at the run queue per estimate; the fewest busy CPUs seen counts (a process that
+# is busy for real is runnable in every look, a short-lived one is not).
+_LOOKS = 3
+
 _lock = threading.Lock()
 _depth = 0
 _limiter = None
+_fitting = {}  # Python thread ident -> depth of its blas_single_threaded blocks: fits running
 
 
 def effective_n_threads():
@@ -72,6 +85,89 @@ def threads_for(work, n_threads):
     return max(1, min(n_threads, int(work // MIN_WORK_PER_THREAD)))
 
 
+def _runnable_total():
+    """Tasks runnable on the machine now (all processes, this one included), from the fourth
+    field of /proc/loadavg (Linux)."""
+    with open("/proc/loadavg", "rb") as f:
+        return int(f.read().split()[3].split(b"/")[0])
+
+
+def _runnable_own():
+    """This process's threads that are runnable now (state R in /proc/self/task)."""
+    count = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        if stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3] == b"R":
+            count += 1
+    return count
+
+
+def free_cpus():
+    """CPUs of this process's affinity mask that no other process keeps busy now, or None
+    where that cannot be read (not Linux).
+
+    The run queue is looked at a few times in quick succession and the fewest tasks of other
+    processes seen there count: a CPU-bound neighbour is runnable at every look, a passing
+    one is not. This process's own threads (the caller, OpenMP workers still spinning after
+    their last region, other fits) are left out; fits in several Python threads of this
+    process share what is free through LoadFollower.
+    """
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        busy = cpus
+        for _ in range(_LOOKS):
+            busy = min(busy, _runnable_total() - _runnable_own())
+            if busy <= 0:
+                break
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    return max(0, cpus - max(0, busy))
+
+
+class LoadFollower:
+    """The thread count of a fit's kernels, following the CPUs actually free.
+
+    On a shared machine a parallel region waits at its end for its slowest thread; a thread
+    whose CPU is taken by another process stalls every region, and a fit on two threads can
+    run several times slower than on one. So a fit uses at most the CPUs that other
+    processes leave free, shared among the fits running in this process's Python threads,
+    and at least 1 thread; never more than effective_n_threads() (threadpoolctl and
+    OMP_NUM_THREADS keep control). `now()` looks again when LOAD_RECHECK_SECONDS have passed
+    (a long fit follows a neighbour that starts or stops). The results do not depend on the
+    thread count, so this is a pure speed choice; NMFKIT_FOLLOW_LOAD=0 turns it off.
+    """
+
+    def __init__(self, work=None):
+        """work: the flops of the fit's largest kernel call; when they are too few for a
+        second thread (threads_for), the load is not looked at."""
+        self.cap = effective_n_threads()
+        self.follow = (self.cap > 1 and os.environ.get(FOLLOW_LOAD_ENV, "1") != "0"
+                       and (work is None or threads_for(work, self.cap) > 1))
+        self._next = 0.0
+        self.n_threads = self.cap
+
+    def now(self):
+        """The thread count to use from here (looked at again at most every
+        LOAD_RECHECK_SECONDS)."""
+        if not self.follow:
+            return self.cap
+        t = time.monotonic()
+        if t >= self._next:
+            self._next = t + LOAD_RECHECK_SECONDS
+            free = free_cpus()
+            if free is None:
+                self.n_threads = self.cap
+            else:
+                with _lock:
+                    fits = max(1, len(_fitting))
+                self.n_threads = max(1, min(self.cap, free // fits))
+        return self.n_threads
+
+
 def _release_blas_control():
     """Let the current Python thread set OpenBLAS's limit (threadpoolctl >= 3.8 lets only one
     'controlling' thread do so for a pthreads OpenBLAS; our lock already serializes us)."""
@@ -87,17 +183,24 @@ def blas_single_threaded():
     """Hold BLAS to one thread while the kernels run; nested and concurrent uses share it.
 
     The first caller in sets the limit, the last one out restores what was there before.
+    Every fit runs inside it, so it also counts the fits running in this process's Python
+    threads (LoadFollower shares the free CPUs among them).
     """
     global _depth, _limiter
+    me = threading.get_ident()
     with _lock:
         if _depth == 0:
             _release_blas_control()
             _limiter = threadpool_limits(1, user_api="blas")
         _depth += 1
+        _fitting[me] = _fitting.get(me, 0) + 1
     try:
         yield
     finally:
         with _lock:
+            _fitting[me] -= 1
+            if _fitting[me] == 0:
+                del _fitting[me]
             _depth -= 1
             if _depth == 0:
                 _release_blas_control()  # the last one out may be another Python thread

@@ -16,7 +16,7 @@ Two kinds of loss drive the iteration differently:
 import numpy as np
 
 from ..core.matrix import OTHER_SIDE
-from ..core.threads import blas_single_threaded, effective_n_threads, threads_for
+from ..core.threads import LoadFollower, blas_single_threaded, threads_for
 from ..losses import Frobenius, loss_for
 from .ehals import run_extrapolated
 from .progress import Progress, RunResult
@@ -24,14 +24,28 @@ from .progress import Progress, RunResult
 __all__ = ["run"]
 
 
-class _ProductUpdates:
+class _Sides:
+    """What both kinds of update share: the thread counts of their kernel calls."""
+
+    def set_threads(self, n_threads):
+        """Use n_threads from here: the products get n_threads, each factor's step as many
+        as its rows' work is worth (threads_for)."""
+        k = self.factors["w"].shape[1]
+        self.n_threads = n_threads
+        self.threads = {s: threads_for(self.loss.row_work(k) * A.shape[0], n_threads)
+                        for s, A in self.factors.items()}
+
+
+class _ProductUpdates(_Sides):
     """Updates of a loss whose objective follows from its statistics (Frobenius): the Gram
     matrix of each factor is kept current, so each update forms one numerator."""
 
-    def __init__(self, loss, M, factors, order, solver, threads, n_threads, shuffle):
+    def __init__(self, loss, M, factors, order, solver, n_threads, shuffle):
         k = factors["w"].shape[1]
-        self.loss, self.M, self.factors, self.threads = loss, M, factors, threads
-        self.solver, self.n_threads, self.shuffle = solver, n_threads, shuffle
+        self.loss, self.M, self.factors = loss, M, factors
+        self.solver, self.shuffle = solver, shuffle
+        self.set_threads(n_threads)
+        threads = self.threads
         self.nums = {s: np.empty_like(factors[s]) for s in order}
         self.grams = {s: loss.denominator(factors[s], threads[s],
                                           np.empty((k, k), dtype=M.dtype)) for s in factors}
@@ -60,13 +74,13 @@ class _ProductUpdates:
                                            self.grams[s], self.grams[OTHER_SIDE[s]])
 
 
-class _PassUpdates:
+class _PassUpdates(_Sides):
     """Updates of a loss whose statistics and objective each need a pass over V (KL, the
     beta-divergences, missing values)."""
 
-    def __init__(self, loss, M, factors, order, threads, n_threads):
-        self.loss, self.M, self.factors, self.threads = loss, M, factors, threads
-        self.n_threads = n_threads
+    def __init__(self, loss, M, factors, order, n_threads):
+        self.loss, self.M, self.factors = loss, M, factors
+        self.set_threads(n_threads)
         self.nums = {s: np.empty_like(factors[s]) for s in order}
         self.dens = {s: np.empty_like(factors[s]) if loss.full_denominator else None
                      for s in order}
@@ -106,25 +120,24 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
                                     tol=tol, check_every=check_every, verbose=verbose,
                                     callback=callback, shuffle=shuffle)
         solver = "hals"
-    n_threads = effective_n_threads()
     factors = {"w": W, "h": Ht}
     first = M.w_side
     order = [first, OTHER_SIDE[first]] if update_h else [first]
     k = W.shape[1]
-    # threads per step call, by its work per row
-    threads = {s: threads_for(loss.row_work(k) * factors[s].shape[0], n_threads)
-               for s in factors}
+    load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
     if loss.has_product_objective:
-        sides = _ProductUpdates(loss, M, factors, order, solver, threads, n_threads, shuffle)
+        sides = _ProductUpdates(loss, M, factors, order, solver, load.now(), shuffle)
         sides.form_numerator(first)  # the first update's numerator gives the objective too
         obj0 = sides.objective(first)
     else:
-        sides = _PassUpdates(loss, M, factors, order, threads, n_threads)
+        sides = _PassUpdates(loss, M, factors, order, load.now())
         obj0 = sides.objective()
     progress = Progress(obj0 + penalty.value(factors), tol, verbose, callback)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
+        if load.now() != sides.n_threads:  # the machine's load changed
+            sides.set_threads(load.n_threads)
         for s in order:
             # with H fixed, W's numerator is formed once; at iteration 1 the first one is
             # already there

@@ -23,7 +23,7 @@ so the kernel also writes it to one of two `kept` buffers, alternately.
 import numpy as np
 
 from ..core.matrix import OTHER_SIDE
-from ..core.threads import effective_n_threads, threads_for
+from ..core.threads import LoadFollower, threads_for
 from ..kernels import steps
 from ..losses import Frobenius
 from .progress import Progress, RunResult
@@ -41,8 +41,8 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     """Extrapolated HALS from internal (W, Ht); the best pair is left in W, Ht. shuffle:
     None, or the RandomState drawing the column order of each HALS sweep."""
     loss = Frobenius()
-    n_threads = effective_n_threads()
     k = W.shape[1]
+    load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
     out = {"w": W, "h": Ht}
     # the smaller factor goes first: its extrapolated point is the one also kept aside
     first = "h" if Ht.shape[0] < W.shape[0] else "w"
@@ -52,21 +52,34 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     kept = [out[first].copy(), np.empty_like(out[first])]
     best = 0  # kept[best] and last[second] hold the best pair
     nums = {s: np.empty_like(out[s]) for s in out}
-    step_threads = {s: threads_for(loss.row_work(k) * out[s].shape[0], n_threads)
-                    for s in out}
-    grams = {s: loss.denominator(out[s], step_threads[s], np.empty((k, k), dtype=M.dtype))
+    # threads of the products, the steps and the copies, following the machine's load
+    threads = {}
+
+    def use_threads(n_threads):
+        threads["products"] = n_threads
+        threads.update({("step", s): threads_for(loss.row_work(k) * out[s].shape[0],
+                                                 n_threads) for s in out})
+        threads.update({("copy", s): threads_for(4.0 * out[s].size, n_threads) for s in out})
+
+    use_threads(load.now())
+    grams = {s: loss.denominator(out[s], threads["step", s], np.empty((k, k), dtype=M.dtype))
              for s in out}
     n_inner = {s: loss.inner_steps("hals", out[s].shape[0], out[OTHER_SIDE[s]].shape[0], k,
                                    M.nnz, M.kind == "dense") for s in (first, second)}
-    copy_threads = {s: threads_for(4.0 * out[s].size, n_threads) for s in out}
 
     def numerator(s, B):
         # V B or V^T B for side s: the loss reads only the fixed factor B of its side
-        loss.numerator(M, B, B, s == "h", nums[s], n_threads)
+        loss.numerator(M, B, B, s == "h", nums[s], threads["products"])
 
     def hals(s, fixed):
         loss.update(cur[s], nums[s], grams[fixed], penalty.l1[s], penalty.l2[s], floor, M.tiny,
-                    step_threads[s], solver="hals", n_inner=n_inner[s], shuffle=shuffle)
+                    threads["step", s], solver="hals", n_inner=n_inner[s], shuffle=shuffle)
+
+    def gram(s):
+        loss.denominator(cur[s], threads["step", s], grams[s])
+
+    def extrapolate(s, dest, step):
+        steps.extrapolate(cur[s], last[s], dest, step, floor, threads["copy", s])
 
     def objective(A0, A1, s):
         # from the statistics, with nums[s] = V A_other current
@@ -82,19 +95,21 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
+        if load.now() != threads["products"]:  # the machine's load changed
+            use_threads(load.n_threads)
         step = b if extrapolating and not plain else 0.0
         # the smaller factor against the other's extrapolated point (fresh products at it 1)
         if it > 1:
             numerator(first, cur[second])
         hals(first, second)
         free = 1 - best
-        steps.extrapolate(cur[first], last[first], kept[free], step, floor, copy_threads[first])
+        extrapolate(first, kept[free], step)
         cur[first], last[first] = last[first], cur[first]
         # the other factor against the first one's extrapolated point
-        loss.denominator(cur[first], step_threads[first], grams[first])
+        gram(first)
         numerator(second, cur[first])
         hals(second, first)
-        loss.denominator(cur[second], step_threads[second], grams[second])
+        gram(second)
         f = objective(cur[first], cur[second], second)
         if plain and extrapolating and not f < f_best:
             # a plain HALS iteration from the best pair did not improve on it: the run has
@@ -103,18 +118,17 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
             extrapolating = False
         if f < f_best or not extrapolating:
             f_best, best, plain = f, free, False
-            steps.extrapolate(cur[second], last[second], last[second], step, floor,
-                              copy_threads[second])
+            extrapolate(second, last[second], step)
             cur[second], last[second] = last[second], cur[second]
             b, cap = min(cap, GAMMA * b), min(1.0, GAMMA_BAR * cap)
             if step != 0.0:  # with step 0 the point is the iterate: its Gram is current
-                loss.denominator(cur[second], step_threads[second], grams[second])
+                gram(second)
         else:  # restart from the best pair, with one plain iteration
             cap, b, plain = b, b / ETA, True
             np.copyto(cur[first], kept[best])
             np.copyto(last[first], kept[best])
             np.copyto(cur[second], last[second])
-            loss.denominator(cur[second], step_threads[second], grams[second])
+            gram(second)
         if (it % check_every == 0 or it == max_iter) and progress.check(it, f_best):
             converged = True
             break
