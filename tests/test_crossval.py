@@ -9,6 +9,7 @@ import scipy.sparse as sp
 from nmfkit import RankCV, rank_cv
 from nmfkit.rank import crossval as _crossval
 from nmfkit.rank.crossval import _entry_loss, _holdout_mask
+from nmfkit.solvers import many
 
 
 def poisson_rank4(seed=0):
@@ -38,13 +39,14 @@ def test_held_out_error_is_smallest_at_the_planted_rank():
 def test_every_k_is_fitted_with_the_same_mask(monkeypatch):
     V = poisson_rank4()[:40, :30]
     seen = []
-    real = _crossval.NMF.fit_transform
+    real = _crossval.fit_matrix
 
-    def spy(self, X, *args, mask=None, **kwargs):
-        seen.append((self.n_components, mask.copy()))
-        return real(self, X, *args, mask=mask, **kwargs)
+    def spy(spec, M, k, *args, **kwargs):  # the observed entries: those not NaN in M
+        seen.append((k, ~np.isnan(M.external())))
+        return real(spec, M, k, *args, **kwargs)
 
-    monkeypatch.setattr(_crossval.NMF, "fit_transform", spy)
+    monkeypatch.setattr(_crossval, "fit_matrix", spy)
+    monkeypatch.setattr(many, "SIDE_BY_SIDE", False)  # the fits in order, for the spy
     rank_cv(V, [2, 3], holdout=0.25, n_repeats=2, max_iter=20, random_state=0)
     assert [k for k, _ in seen] == [2, 3, 2, 3]
     masks = [m for _, m in seen]
@@ -104,21 +106,21 @@ def test_nan_entries_are_neither_fitted_nor_scored(monkeypatch):
     X = V.copy()
     X[missing] = np.nan
     fits = []
-    real = _crossval.NMF.fit_transform
+    real = _crossval.fit_matrix
 
-    def spy(self, data, *args, mask=None, **kwargs):
-        W = real(self, data, *args, mask=mask, **kwargs)
-        fits.append((np.array(data, dtype=float), np.array(mask), W @ self.components_))
-        return W
+    def spy(spec, M, k, *args, **kwargs):  # what the fit sees: M, NaN where not fitted
+        result = real(spec, M, k, *args, **kwargs)
+        fits.append((np.array(M.external(), dtype=float), result.W @ result.H))
+        return result
 
-    monkeypatch.setattr(_crossval.NMF, "fit_transform", spy)
+    monkeypatch.setattr(_crossval, "fit_matrix", spy)
+    monkeypatch.setattr(many, "SIDE_BY_SIDE", False)  # the fits in order, for the spy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         cv = rank_cv(X, [2, 3], n_repeats=2, holdout=0.2, max_iter=50, random_state=0)
     assert len(fits) == 4
-    for (data, mask, WH), test, train in zip(fits, cv.test_errors.ravel(),
-                                             cv.train_errors.ravel()):
-        fitted = mask & ~np.isnan(data)       # what the fit treats as observed
+    for (data, WH), test, train in zip(fits, cv.test_errors.ravel(), cv.train_errors.ravel()):
+        fitted = ~np.isnan(data)              # what the fit treats as observed
         assert not (fitted & missing).any()
         np.testing.assert_array_equal(data[fitted], V[fitted])
         hidden = ~fitted & ~missing

@@ -405,6 +405,7 @@ def test_stability_comes_from_every_runs_components(monkeypatch, layout):
     """The components clustered are the rows of each run's H, in the caller's orientation,
     and the best run is the one of lowest objective."""
     from nmfkit.rank import stability
+    from nmfkit.solvers import many
     metrics = pytest.importorskip("sklearn.metrics")
     V, _ = planted(m=30, n=40, k=3, noise=0.3, seed=3)
     X = {"C": V, "fortran": np.asfortranarray(V), "csr": sp.csr_matrix(V)}[layout]
@@ -416,6 +417,7 @@ def test_stability_comes_from_every_runs_components(monkeypatch, layout):
         runs_H.append(M.to_external(res.W, res.Ht)[1])
         return res
     monkeypatch.setattr(_survey, "run", recording_run)
+    monkeypatch.setattr(many, "SIDE_BY_SIDE", False)  # the runs in order, for the recording
     s = rank_survey(X, [3], n_runs=5, random_state=1, max_iter=30, tol=0,
                     callback=lambda k, r, obj: objectives.append(obj))
     best_run = int(np.argmin(objectives))

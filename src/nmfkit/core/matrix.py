@@ -55,6 +55,14 @@ def external_error(value, scale, beta):
     return float(np.sqrt(2.0 * max(value, 0.0)) * np.sqrt(scale) ** beta)
 
 
+class _Workspaces(threading.local):
+    """The tiled kernels' workspaces of one Matrix, a set per Python thread: starts that run
+    side by side on one Matrix (nmfkit.solvers.many) each write their own."""
+
+    def __init__(self):
+        self.rows = {}
+
+
 class Matrix:
     """The data matrix V as the kernels see it.
 
@@ -120,7 +128,8 @@ class Matrix:
             self.nnz = self.V.size
         self.vmax = vmax / self.scale if vmax > 0 else 1.0
         self.tiny = tiny_for(self.dtype, self.vmax)
-        self._buf = {}
+        self._buf = {}  # values computed once (zero_rows)
+        self._workspaces = _Workspaces()
         # the kernels' specialization, named explicitly where V is passed as None
         self._ctype = "float" if self.dtype == np.float32 else "double"
 
@@ -216,32 +225,45 @@ class Matrix:
             return sp.csr_matrix(self.X[::-1], shape=self.shape, copy=False)
         return self.V.T if self.transposed else self.V
 
-    def buffers(self, n_threads, which=0):
-        """Workspace of the tiled dense kernels: one row of L elements per thread.
+    def __getstate__(self):
+        """Pickled without its workspaces and cached values (re-made on first use)."""
+        state = dict(self.__dict__)
+        del state["_workspaces"]
+        state["_buf"] = {}
+        return state
 
-        L is a fortieth of V (between 256 KiB and 4 MiB, at least one row of V), so two
-        threads use a twentieth. It shrinks when the threads together would hold more than a
-        tenth of V (or 1 MiB): L depends on V alone up to 4 threads (up to V's size / 40 MiB
-        threads when V is over 160 MiB), and the kernels' tiles follow L, so the dense KL and
-        general-beta results do not depend on the thread count up to there; beyond, their
-        last bits may differ. A sparse V is sized as if dense. `which` tells apart the two
-        buffers of beta_products. L follows the thread cap (effective_n_threads()), not the
-        count of the call, which follows the machine's load. Each Python thread has its own
-        buffers (starts of one matrix may run side by side).
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._workspaces = _Workspaces()
+
+    def workspace_length(self):
+        """L, the length of a thread's row of the tiled kernels' workspace (see buffers).
+
+        L is a fortieth of V (between 256 KiB and 4 MiB, at least one row of V), whatever
+        the thread count: the kernels' tiles follow L, so the dense KL and general-beta
+        results are the same on any number of threads. Up to 4 threads the workspace stays
+        within a tenth of V (or 1 MiB); t threads hold t fortieths. A sparse V is sized as if
+        dense.
         """
-        key = (threading.get_ident(), which)  # starts may run in several Python threads
-        buf = self._buf.get(key)
+        m, n = self.internal_shape
+        item = self.dtype.itemsize
+        nbytes = m * n * item
+        per_thread = min(max(nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
+        return max(n, int(per_thread // item))
+
+    def buffers(self, n_threads, which=0):
+        """Workspace of the tiled dense kernels: at least n_threads rows, kept for the
+        calling Python thread (starts of one matrix may run side by side). `which` tells
+        apart the two buffers of beta_products.
+
+        It has a row for each thread of the cap (effective_n_threads()), not only for the
+        count of the call, which follows the machine's load: a fit makes it once.
+        """
+        rows = self._workspaces.rows
+        buf = rows.get(which)
         if buf is None or buf.shape[0] < n_threads:
-            # sized for the thread cap, not for this call's count (which follows the
-            # machine's load): L, and with it the results, stay the same during a fit
-            rows = max(n_threads, effective_n_threads())
-            m, n = self.internal_shape
-            item = self.dtype.itemsize
-            nbytes = m * n * item
-            per_thread = min(max(nbytes / 40, _TILE_MIN_BYTES), _TILE_MAX_BYTES)
-            cap = max(nbytes / 10, 1 << 20) / rows
-            L = max(n, int(min(per_thread, cap) // item))
-            buf = self._buf[key] = np.empty((rows, L), dtype=self.dtype)
+            n_rows = max(n_threads, effective_n_threads())
+            buf = rows[which] = np.empty((n_rows, self.workspace_length()), dtype=self.dtype)
         return buf
 
     @property

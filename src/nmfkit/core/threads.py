@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 from ..kernels.steps import HAVE_OPENMP, max_threads
 
 __all__ = ["FOLLOW_LOAD_ENV", "HAVE_OPENMP", "LoadFollower", "blas_single_threaded",
-           "effective_n_threads", "free_cpus", "threads_for"]
+           "effective_n_threads", "free_cpus", "local_thread_limit", "threads_for"]
 
 # Below this many floating-point operations per thread, starting a parallel region costs
 # more than it saves (and, on a busy machine, waiting for a descheduled thread costs far
@@ -49,8 +49,9 @@ def effective_n_threads():
 
     It is OpenMP's ``omp_get_max_threads()`` at the moment of the call, so it follows
     ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits(n, user_api="openmp")``; 1
-    when the kernels were built without OpenMP (`nmfkit.HAVE_OPENMP` is False). Small
-    problems use fewer threads than this, as starting a thread costs more than it saves.
+    when the kernels were built without OpenMP (`nmfkit.HAVE_OPENMP` is False); at most the
+    limit `local_thread_limit` set on the calling Python thread. Small problems use fewer
+    threads than this, as starting a thread costs more than it saves.
 
     Returns
     -------
@@ -77,7 +78,7 @@ def effective_n_threads():
     ...     effective_n_threads()
     1
     """
-    return max(1, int(max_threads()))
+    return local_limit(max(1, int(max_threads())))
 
 
 def threads_for(work, n_threads):
@@ -207,3 +208,38 @@ def blas_single_threaded():
                 _limiter.restore_original_limits()
                 _limiter = None
                 _release_blas_control()
+
+
+# -- A limit for one Python thread (many starts side by side) ---------------------------------
+# Several starts of one matrix may run at once, each on its own Python thread (the kernels
+# release the GIL) and each on one OpenMP thread. threadpoolctl's OpenMP limit cannot say
+# that: it is one process-wide setting (and omp_set_num_threads binds only the Python thread
+# that calls it). This limit belongs to the Python thread that sets it, and
+# effective_n_threads() honours it, so every kernel started from that thread gets at most
+# that many threads while the other Python threads are untouched. Results do not depend on
+# the thread count, so it is a pure speed choice like the others.
+
+_local = threading.local()
+
+
+def local_limit(n_threads):
+    """n_threads, capped by the limit local_thread_limit set on this Python thread (if any)."""
+    limit = getattr(_local, "limit", None)
+    return n_threads if limit is None else min(n_threads, limit)
+
+
+@contextmanager
+def local_thread_limit(n_threads):
+    """Run the kernels started from this Python thread on at most n_threads OpenMP threads.
+
+    Other Python threads, and this one after the block, keep their own count. Nested blocks
+    keep the smallest limit.
+    """
+    if int(n_threads) < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads!r}.")
+    previous = getattr(_local, "limit", None)
+    _local.limit = int(n_threads) if previous is None else min(previous, int(n_threads))
+    try:
+        yield
+    finally:
+        _local.limit = previous

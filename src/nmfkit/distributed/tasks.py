@@ -35,15 +35,7 @@ class Chunk:
         return 256 + sum(a.nbytes for a in arrays)
 
     def __reduce__(self):
-        state = dict(self.M.__dict__)
-        state["_buf"] = {}  # workspace, re-made on first use
-        return (_rebuild_chunk, (state,))
-
-
-def _rebuild_chunk(state):
-    M = Matrix.__new__(Matrix)
-    M.__dict__.update(state)
-    return Chunk(M)
+        return (Chunk, (self.M,))  # M pickles without its workspaces (Matrix.__getstate__)
 
 
 def prepare(block, dtype, scale=None):

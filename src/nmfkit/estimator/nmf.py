@@ -144,8 +144,8 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         a better one.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the random starts, the restarts and the order of ``shuffle``. An int gives
-        the same result, bit for bit, run to run and on any number of threads (dense KL and
-        other beta-divergences: up to 4 threads); None uses NumPy's global random state.
+        the same result, bit for bit, run to run and on any number of threads; None uses
+        NumPy's global random state.
         A :class:`numpy.random.Generator` is accepted too (scikit-learn takes only a
         RandomState).
     alpha_W : float, default=0.0

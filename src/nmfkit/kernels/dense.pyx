@@ -24,7 +24,10 @@ cdef extern from "_vtw_f32.h":
 cdef int _VTW_F32 = nmfkit_vtw_f32_available()
 # The widths of B where the kernel beat BLAS (4000 x 2000, two threads, interleaved runs):
 # 16: 4.0 vs 4.3 ms, 20: 3.2 vs 3.7, 24: 3.2 vs 4.9; at 8 and 12 they tied, at 30 BLAS won.
-VTW_K_MIN, VTW_K_MAX = 13, 24
+cdef enum:
+    _K_MIN = 13
+    _K_MAX = 24
+VTW_K_MIN, VTW_K_MAX = _K_MIN, _K_MAX  # the same, for Python
 
 
 def vtw_f32_kernel(enable=None):
@@ -46,21 +49,30 @@ def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
     X^T B with 13 <= k <= 24 goes to the AVX2 kernel of _vtw_f32.h instead when the CPU has
     it, in blocks of GEMM_ROWS columns of X.
     """
-    cdef Py_ssize_t p = X.shape[0], q = X.shape[1], k = B.shape[1]
+    if X.shape[0] == 0 or X.shape[1] == 0 or B.shape[1] == 0:
+        out[:, :] = 0  # an empty inner dimension; nothing to do for an empty out
+        return
+    matmul_core(&X[0, 0], X.shape[0], X.shape[1], &B[0, 0], B.shape[1], &out[0, 0], trans_x,
+                n_threads)
+
+
+cdef void matmul_core(const floating *X, Py_ssize_t p, Py_ssize_t q, const floating *B,
+                      Py_ssize_t k, floating *out, bint trans_x,
+                      int n_threads) noexcept nogil:
+    """matmul on pointers (X p x q, B, out C-contiguous, none of p, q, k zero)."""
     cdef Py_ssize_t rows = q if trans_x else p
     cdef Py_ssize_t inner = p if trans_x else q
     cdef Py_ssize_t n_blocks = (rows + GEMM_ROWS - 1) // GEMM_ROWS
     cdef Py_ssize_t c, r0, r1, i, j, n_col_blocks
     cdef floating *tmp
     if floating is float:
-        if trans_x and _VTW_F32 and p > 0 and q > 0 and VTW_K_MIN <= k <= VTW_K_MAX:
+        if trans_x and _VTW_F32 and _K_MIN <= k <= _K_MAX:
             n_col_blocks = (q + GEMM_ROWS - 1) // GEMM_ROWS
-            for c in prange(n_col_blocks, nogil=True, schedule='dynamic',
-                            num_threads=n_threads):
-                nmfkit_vtw_f32(&X[0, 0], q, &B[0, 0], k, p, c * GEMM_ROWS,
-                               min(q, c * GEMM_ROWS + GEMM_ROWS), k, &out[0, 0], k)
+            for c in prange(n_col_blocks, schedule='dynamic', num_threads=n_threads):
+                nmfkit_vtw_f32(X, q, B, k, p, c * GEMM_ROWS,
+                               min(q, c * GEMM_ROWS + GEMM_ROWS), k, out, k)
             return
-    for c in prange(n_blocks, nogil=True, schedule='dynamic', num_threads=n_threads):
+    for c in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
         r0 = c * GEMM_ROWS
         r1 = min(rows, r0 + GEMM_ROWS)
         if trans_x:
@@ -68,18 +80,18 @@ def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
             # fast as its transpose (a tall, 20-column result); then transpose it into out.
             tmp = <floating *> malloc(k * (r1 - r0) * sizeof(floating))
             if tmp == NULL:
-                gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, &X[0, r0],
-                        <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
+                gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0,
+                        <int> q, B, <int> k, 0.0, out + r0 * k, <int> k)
                 continue
-            gemm_rm(True, False, <int> k, <int> (r1 - r0), <int> inner, 1.0, &B[0, 0],
-                    <int> k, &X[0, r0], <int> q, 0.0, tmp, <int> (r1 - r0))
+            gemm_rm(True, False, <int> k, <int> (r1 - r0), <int> inner, 1.0, B,
+                    <int> k, X + r0, <int> q, 0.0, tmp, <int> (r1 - r0))
             for i in range(r1 - r0):
                 for j in range(k):
-                    out[r0 + i, j] = tmp[j * (r1 - r0) + i]
+                    out[(r0 + i) * k + j] = tmp[j * (r1 - r0) + i]
             free(tmp)
         else:
-            gemm_rm(False, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, &X[r0, 0],
-                    <int> q, &B[0, 0], <int> k, 0.0, &out[r0, 0], <int> k)
+            gemm_rm(False, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0 * q,
+                    <int> q, B, <int> k, 0.0, out + r0 * k, <int> k)
 
 
 def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None, int n_threads=1):
@@ -89,30 +101,45 @@ def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None, int n
     and the blocks' k x k products are added up in block order (in double): the same bits
     on any thread count.
     """
-    cdef Py_ssize_t r = B.shape[0], k = B.shape[1], kk = k * k
+    cdef Py_ssize_t r = B.shape[0], k = B.shape[1]
+    cdef int status
+    if k == 0:
+        return out.base
+    if r == 0:
+        out[:, :] = 0
+        return out.base
+    with nogil:
+        status = gram_core(&B[0, 0], r, k, &out[0, 0], n_threads)
+    if status < 0:
+        raise MemoryError()
+    return out.base
+
+
+cdef int gram_core(const floating *B, Py_ssize_t r, Py_ssize_t k, floating *out,
+                   int n_threads) noexcept nogil:
+    """gram on pointers (B r x k, out k x k, r and k not zero); -1 when out of memory."""
+    cdef Py_ssize_t kk = k * k
     cdef Py_ssize_t n_blocks = (r + GRAM_ROWS - 1) // GRAM_ROWS, c, r0, i
     cdef floating *parts
     cdef double acc
-    if n_blocks <= 1 or k == 0:
-        with nogil:
-            gemm_rm(True, False, <int> k, <int> k, <int> r, 1.0, &B[0, 0], <int> k,
-                    &B[0, 0], <int> k, 0.0, &out[0, 0], <int> k)
-        return out.base
+    if n_blocks <= 1:
+        gemm_rm(True, False, <int> k, <int> k, <int> r, 1.0, B, <int> k, B, <int> k, 0.0,
+                out, <int> k)
+        return 0
     parts = <floating *> malloc(n_blocks * kk * sizeof(floating))
     if parts == NULL:
-        raise MemoryError()
-    for c in prange(n_blocks, nogil=True, schedule='static', num_threads=n_threads):
+        return -1
+    for c in prange(n_blocks, schedule='static', num_threads=n_threads):
         r0 = c * GRAM_ROWS
         gemm_rm(True, False, <int> k, <int> k, <int> (min(r, r0 + GRAM_ROWS) - r0), 1.0,
-                &B[r0, 0], <int> k, &B[r0, 0], <int> k, 0.0, &parts[c * kk], <int> k)
-    with nogil:
-        for i in range(kk):
-            acc = 0.0
-            for c in range(n_blocks):
-                acc = acc + parts[c * kk + i]
-            (&out[0, 0])[i] = <floating> acc
+                B + r0 * k, <int> k, B + r0 * k, <int> k, 0.0, &parts[c * kk], <int> k)
+    for i in range(kk):
+        acc = 0.0
+        for c in range(n_blocks):
+            acc = acc + parts[c * kk + i]
+        out[i] = <floating> acc
     free(parts)
-    return out.base
+    return 0
 
 
 def sums(const floating[:, ::1] V not None, int n_threads):
@@ -170,27 +197,31 @@ cdef _check_workspace(const floating[:, ::1] buf, Py_ssize_t width, int n_thread
                          f"({buf.shape[0]}, {buf.shape[1]}) for {n_threads} threads")
 
 
+cdef extern from "_ratio.h":
+    void nmfkit_ratio_f64(const double *v, Py_ssize_t ldv, double *t, Py_ssize_t rows,
+                          Py_ssize_t cols, double tiny) noexcept nogil
+    void nmfkit_ratio_f32(const float *v, Py_ssize_t ldv, float *t, Py_ssize_t rows,
+                          Py_ssize_t cols, float tiny) noexcept nogil
+
+
 cdef inline void _ratio(const floating *v, Py_ssize_t ldv, floating *t, Py_ssize_t rows,
                         Py_ssize_t cols, floating tiny) noexcept nogil:
-    # t (rows x cols, dense) <- v / max(t, tiny), v with row stride ldv
-    cdef Py_ssize_t i, j
-    cdef floating wh
-    for i in range(rows):
-        for j in range(cols):
-            wh = t[i * cols + j]
-            if wh < tiny:
-                wh = tiny
-            t[i * cols + j] = v[i * ldv + j] / wh
+    # t (rows x cols, dense) <- v / max(t, tiny), v with row stride ldv (see _ratio.h)
+    if floating is float:
+        nmfkit_ratio_f32(v, ldv, t, rows, cols, tiny)
+    else:
+        nmfkit_ratio_f64(v, ldv, t, rows, cols, tiny)
 
 
-cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
-                     const floating[:, ::1] Ht, bint h_side, floating *num, floating *den,
-                     floating[:, ::1] buf, floating *buf2, Py_ssize_t ld2,
+cdef void walk_tiles(const floating *V, const floating *W, const floating *Ht, Py_ssize_t m,
+                     Py_ssize_t n, Py_ssize_t k, bint h_side, floating *num, floating *den,
+                     floating *buf, Py_ssize_t L, floating *buf2, Py_ssize_t ld2,
                      Py_ssize_t col_block, bint kl, double beta, double tiny,
-                     int n_threads) except -1:
-    """The tiled walk behind kl_numerator and beta_products.
+                     int n_threads) noexcept nogil:
+    """The tiled walk behind kl_numerator and beta_products (m, n > 0).
 
-    WH is formed one tile at a time in the thread's row of buf and turned in place into P
+    W (m x k), Ht (n x k); buf holds one row of L >= n elements per thread. WH is formed one
+    tile at a time in the thread's row of buf and turned in place into P
     (kl: V / max(WH, tiny); else V o WH^(beta-2), and Q = WH^(beta-1) into buf2's row), then
     contracted with B: num = P B, den = Q B (num NULL: skipped; den only without kl).
     h_side false: B = Ht, tiles of L // n whole rows, one per task. h_side true: B = W, one
@@ -198,8 +229,7 @@ cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
     and owns its block's rows of num and den. buf2 (rows ld2 apart, ld2 >= L) may be NULL
     with kl.
     """
-    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
-    cdef Py_ssize_t L = buf.shape[1], rows, cb = 1, n_tasks, t, t0, c0, cw, rw, tid
+    cdef Py_ssize_t rows, cb = 1, n_tasks, t, t0, c0, cw, rw, tid
     cdef floating ftiny = <floating> tiny
     cdef floating *b
     cdef floating *b2
@@ -211,9 +241,9 @@ cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
     else:
         rows = L // n
         n_tasks = (m + rows - 1) // rows
-    with nogil, parallel(num_threads=n_threads):
+    with parallel(num_threads=n_threads):
         tid = threadid()
-        b = &buf[tid, 0]
+        b = buf + tid * L
         b2 = buf2 + tid * ld2 if buf2 != NULL else NULL
         for t in prange(n_tasks, schedule='dynamic'):
             if h_side:
@@ -222,8 +252,8 @@ cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
                 t0 = 0
                 while t0 < m:
                     rw = min(rows, m - t0)
-                    gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, &W[t0, 0],
-                            <int> k, &Ht[c0, 0], <int> k, 0.0, b, <int> cw)
+                    gemm_rm(False, True, <int> rw, <int> cw, <int> k, 1.0, W + t0 * k,
+                            <int> k, Ht + c0 * k, <int> k, 0.0, b, <int> cw)
                     v = V + t0 * n + c0 if V != NULL else NULL
                     if kl:
                         _ratio(v, n, b, rw, cw, ftiny)
@@ -231,18 +261,18 @@ cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
                         _beta_tile(v, n, b, b2, rw, cw, beta, tiny)
                     if num != NULL:
                         gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b, <int> cw,
-                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, num + c0 * k,
+                                W + t0 * k, <int> k, 0.0 if t0 == 0 else 1.0, num + c0 * k,
                                 <int> k)
                     if den != NULL:
                         gemm_rm(True, False, <int> cw, <int> k, <int> rw, 1.0, b2, <int> cw,
-                                &W[t0, 0], <int> k, 0.0 if t0 == 0 else 1.0, den + c0 * k,
+                                W + t0 * k, <int> k, 0.0 if t0 == 0 else 1.0, den + c0 * k,
                                 <int> k)
                     t0 = t0 + rw
             else:
                 t0 = t * rows
                 rw = min(rows, m - t0)
-                gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
-                        &Ht[0, 0], <int> k, 0.0, b, <int> n)
+                gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, W + t0 * k, <int> k,
+                        Ht, <int> k, 0.0, b, <int> n)
                 v = V + t0 * n if V != NULL else NULL
                 if kl:
                     _ratio(v, n, b, rw, n, ftiny)
@@ -250,11 +280,10 @@ cdef int _walk_tiles(const floating *V, const floating[:, ::1] W,
                     _beta_tile(v, n, b, b2, rw, n, beta, tiny)
                 if num != NULL:
                     gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b, <int> n,
-                            &Ht[0, 0], <int> k, 0.0, num + t0 * k, <int> k)
+                            Ht, <int> k, 0.0, num + t0 * k, <int> k)
                 if den != NULL:
                     gemm_rm(False, False, <int> rw, <int> k, <int> n, 1.0, b2, <int> n,
-                            &Ht[0, 0], <int> k, 0.0, den + t0 * k, <int> k)
-    return 0
+                            Ht, <int> k, 0.0, den + t0 * k, <int> k)
 
 
 def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not None,
@@ -265,15 +294,16 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
 
     V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
     h_side false: num (m x k) OUT = R Ht. h_side true: num (n x k) OUT = R^T W.
-    Tiles as _walk_tiles cuts them.
+    Tiles as walk_tiles cuts them.
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1]
     _check_workspace(buf, n, n_threads)
     if m == 0 or n == 0:  # an empty sum: R^T W or R Ht is zero
         num[:, :] = 0
         return
-    _walk_tiles(&V[0, 0], W, Ht, h_side, &num[0, 0], NULL, buf, NULL, 0, col_block, True,
-                1.0, tiny, n_threads)
+    with nogil:
+        walk_tiles(&V[0, 0], &W[0, 0], &Ht[0, 0], m, n, W.shape[1], h_side, &num[0, 0], NULL,
+                   &buf[0, 0], buf.shape[1], NULL, 0, col_block, True, 1.0, tiny, n_threads)
 
 
 cdef inline void _beta_tile(const floating *v, Py_ssize_t ldv, floating *p, floating *q,
@@ -311,7 +341,7 @@ def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
     (an unobserved entry), and B = Ht (h_side false) or W (h_side true):
     num OUT = P B, den OUT = Q B, of shape (m x k) or (n x k).
     V None stands for an all-zero, fully observed V (the zeros of a sparse matrix): only
-    den is computed and num may be None. Tiles as _walk_tiles cuts them.
+    den is computed and num may be None. Tiles as walk_tiles cuts them.
     """
     cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0]
     cdef bint has_v = V is not None
@@ -324,9 +354,9 @@ def beta_products(const floating[:, ::1] V, const floating[:, ::1] W not None,
             num[:, :] = 0
         den[:, :] = 0
         return
-    _walk_tiles(&V[0, 0] if has_v else NULL, W, Ht, h_side,
-                &num[0, 0] if has_v else NULL, &den[0, 0], buf, &buf2[0, 0], buf2.shape[1],
-                col_block, False, beta, tiny, n_threads)
+    walk_tiles(&V[0, 0] if has_v else NULL, &W[0, 0], &Ht[0, 0], m, n, W.shape[1], h_side,
+               &num[0, 0] if has_v else NULL, &den[0, 0], &buf[0, 0], buf.shape[1],
+               &buf2[0, 0], buf2.shape[1], col_block, False, beta, tiny, n_threads)
 
 
 cdef inline double _kl_tile(const floating *v, Py_ssize_t ldv, const floating *t,
@@ -394,43 +424,56 @@ def objective(const floating[:, ::1] V, const floating[:, ::1] W not None,
     V (the zeros of a sparse matrix: the sum of d(0 | wh)). Products below tiny are read as
     tiny for beta < 2 (see _beta.pxd); a zero of V needs beta > 0.
     """
-    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0], k = W.shape[1]
-    cdef Py_ssize_t rows, n_tiles, t, t0, i, j, rw, tid
-    cdef double part, v, result
-    cdef bint has_v = V is not None
-    cdef floating *b
-    cdef double *partials
+    cdef Py_ssize_t m = W.shape[0], n = Ht.shape[0]
+    cdef double result
+    cdef int status
     _check_workspace(buf, n, n_threads)
-    if has_v and (V.shape[0] != m or V.shape[1] != n):
+    if V is not None and (V.shape[0] != m or V.shape[1] != n):
         raise ValueError("V must be (m x n)")
     if m == 0 or n == 0:
         return 0.0
-    rows = buf.shape[1] // n
-    n_tiles = (m + rows - 1) // rows
-    partials = new_partials(n_tiles, 1)
-    if partials == NULL:
+    with nogil:
+        status = objective_core(&V[0, 0] if V is not None else NULL, &W[0, 0], &Ht[0, 0], m,
+                                n, W.shape[1], &buf[0, 0], buf.shape[1], beta, tiny,
+                                n_threads, &result)
+    if status < 0:
         raise MemoryError()
-    with nogil, parallel(num_threads=n_threads):
+    return result
+
+
+cdef int objective_core(const floating *V, const floating *W, const floating *Ht,
+                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating *buf, Py_ssize_t L,
+                        double beta, double tiny, int n_threads,
+                        double *result) noexcept nogil:
+    """objective on pointers (m, n > 0; V NULL: all zeros; buf one row of L >= n elements per
+    thread) into result; -1 when out of memory."""
+    cdef Py_ssize_t rows = L // n, n_tiles = (m + rows - 1) // rows, t, t0, i, j, rw, tid
+    cdef double part, v
+    cdef floating *b
+    cdef double *partials = new_partials(n_tiles, 1)
+    if partials == NULL:
+        return -1
+    with parallel(num_threads=n_threads):
         tid = threadid()
-        b = &buf[tid, 0]
+        b = buf + tid * L
         for t in prange(n_tiles, schedule='dynamic'):
             t0 = t * rows
             rw = min(rows, m - t0)
-            gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, &W[t0, 0], <int> k,
-                    &Ht[0, 0], <int> k, 0.0, b, <int> n)
-            if beta == 1.0 and has_v:
-                partials[t] = _kl_tile(&V[t0, 0], n, b, rw, n, tiny)
+            gemm_rm(False, True, <int> rw, <int> n, <int> k, 1.0, W + t0 * k, <int> k,
+                    Ht, <int> k, 0.0, b, <int> n)
+            if beta == 1.0 and V != NULL:
+                partials[t] = _kl_tile(V + t0 * n, n, b, rw, n, tiny)
                 continue
-            if beta == 2.0 and has_v:
-                partials[t] = _fro_tile(&V[t0, 0], n, b, rw, n)
+            if beta == 2.0 and V != NULL:
+                partials[t] = _fro_tile(V + t0 * n, n, b, rw, n)
                 continue
             part = 0.0
             for i in range(rw):
                 for j in range(n):
-                    v = V[t0 + i, j] if has_v else 0.0
+                    v = V[(t0 + i) * n + j] if V != NULL else 0.0
                     if v == v:
                         part = part + beta_div(v, b[i * n + j], beta, tiny)
             partials[t] = part
-    result = total(partials, n_tiles, 1, 0)
+    result[0] = total(partials, n_tiles, 1, 0)
     free(partials)
-    return result
+    return 0

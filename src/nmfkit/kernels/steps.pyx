@@ -24,16 +24,36 @@ def max_threads():
 
 cdef inline void _row_times_gram(const floating *a, const floating *gram, Py_ssize_t k,
                                  double *out) noexcept nogil:
-    # out (k) = a (k) gram (k x k, C order): l-outer, so the inner loop is a contiguous axpy.
-    # Raw pointers: no memoryview reference counting in the hot loop.
-    cdef Py_ssize_t l, c
-    cdef double al
-    for c in range(k):
-        out[c] = 0.0
-    for l in range(k):
-        al = a[l]
-        for c in range(k):
-            out[c] += al * gram[l * k + c]
+    # out (k) = a (k) gram (k x k, C order), each out[c] summed from 0.0 over l = 0..k-1 in
+    # order. Four columns at a time in registers: four independent chains, and no store and
+    # reload of out per term (for small k that round trip through memory was most of the
+    # step). Raw pointers: no memoryview reference counting in the hot loop.
+    cdef Py_ssize_t l, c = 0
+    cdef double al, s0, s1, s2, s3
+    cdef const floating *g
+    while c + 4 <= k:
+        s0 = 0.0
+        s1 = 0.0
+        s2 = 0.0
+        s3 = 0.0
+        for l in range(k):
+            al = a[l]
+            g = gram + l * k + c
+            s0 = s0 + al * g[0]
+            s1 = s1 + al * g[1]
+            s2 = s2 + al * g[2]
+            s3 = s3 + al * g[3]
+        out[c] = s0
+        out[c + 1] = s1
+        out[c + 2] = s2
+        out[c + 3] = s3
+        c = c + 4
+    while c < k:
+        s0 = 0.0
+        for l in range(k):
+            s0 = s0 + <double> a[l] * gram[l * k + c]
+        out[c] = s0
+        c = c + 1
 
 
 cdef inline double _store(floating *dst, double value, double *delta_sq) noexcept nogil:
@@ -49,27 +69,6 @@ cdef inline Py_ssize_t row_stride(Py_ssize_t k) noexcept nogil:
     # never share a cache line (they are written for every entry: false sharing made the
     # step slower on two threads than on one)
     return (k + 7) // 8 * 8 + 8
-
-
-cdef double *_row_buffers(int n_threads, Py_ssize_t k, Py_ssize_t n_chunks,
-                          int n_sums, double **partials) except NULL:
-    """One k-vector of doubles per thread (returned; thread t's starts at t * row_stride(k))
-    and n_sums partials per chunk."""
-    cdef double *rows = <double *> malloc(n_threads * row_stride(k) * sizeof(double))
-    partials[0] = new_partials(n_chunks, n_sums)
-    if rows == NULL or partials[0] == NULL:
-        free(rows)
-        free(partials[0])
-        raise MemoryError()
-    return rows
-
-
-cdef tuple _three_sums(double *partials, Py_ssize_t n_chunks):
-    """The three totals of a Frobenius step's partials, which it frees."""
-    result = (total(partials, n_chunks, 3, 0), total(partials, n_chunks, 3, 1),
-              total(partials, n_chunks, 3, 2))
-    free(partials)
-    return result
 
 
 cdef inline void _old_row_sums(const floating *a, const floating *num, const double *ag,
@@ -90,13 +89,43 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     A <- max(floor, A * num / (A gram + l1 + l2 A)), a zero denominator read as tiny.
     Returns (sum(A_old * num), sum(A_old * (A_old gram)), ||A_new - A_old||^2).
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch, tid
+    cdef double sums[3]
+    cdef int status
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return (0.0, 0.0, 0.0)
+    with nogil:
+        status = mu_fro_core(&A[0, 0], A.shape[0], A.shape[1], &num[0, 0], &gram[0, 0], l1,
+                             l2, floor, tiny, n_threads, sums)
+    if status < 0:
+        raise MemoryError()
+    return (sums[0], sums[1], sums[2])
+
+
+cdef inline double _mu_fro_value(double a, double den_c, double num_c, double l1, double l2,
+                                double floor, double tiny) noexcept nogil:
+    # the Frobenius MU update of one entry a, given (A gram)[c] and num[c]
+    cdef double d = den_c + l1 + l2 * a
+    if d <= 0.0:
+        d = tiny
+    return nmfkit_max(a * num_c / d, floor)  # no branch: see _hals_coord
+
+
+cdef int mu_fro_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
+                     const floating *gram, double l1, double l2, double floor, double tiny,
+                     int n_threads, double *sums) noexcept nogil:
+    """mu_fro_step on pointers (r, k > 0): its three sums into sums[0..2], or none of them
+    with sums NULL (then no running sum holds the step back); -1 when out of memory."""
+    cdef Py_ssize_t i, c, ch, tid
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
-    cdef double s_num, s_gram, s_delta, a, d, new
+    cdef double s_num, s_gram, s_delta
     cdef double *den
-    cdef double *partials
-    cdef double *den_all = _row_buffers(n_threads, k, n_chunks, 3, &partials)
-    with nogil, parallel(num_threads=n_threads):
+    cdef double *den_all = <double *> malloc(n_threads * row_stride(k) * sizeof(double))
+    cdef double *partials = new_partials(n_chunks, 3)
+    if den_all == NULL or partials == NULL:
+        free(den_all)
+        free(partials)
+        return -1
+    with parallel(num_threads=n_threads):
         tid = threadid()
         den = &den_all[tid * row_stride(k)]
         for ch in prange(n_chunks, schedule='dynamic'):
@@ -104,50 +133,78 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
             s_gram = 0.0
             s_delta = 0.0
             for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
-                _row_times_gram(&A[i, 0], &gram[0, 0], k, den)
-                _old_row_sums(&A[i, 0], &num[i, 0], den, k, &s_num, &s_gram)
+                _row_times_gram(&A[i * k], gram, k, den)
+                if sums == NULL:
+                    for c in range(k):
+                        A[i * k + c] = <floating> _mu_fro_value(A[i * k + c], den[c],
+                                                                num[i * k + c], l1, l2, floor,
+                                                                tiny)
+                    continue
+                _old_row_sums(&A[i * k], &num[i * k], den, k, &s_num, &s_gram)
                 for c in range(k):
-                    a = A[i, c]
-                    d = den[c] + l1 + l2 * a
-                    if d <= 0.0:
-                        d = tiny
-                    new = nmfkit_max(a * num[i, c] / d, floor)  # no branch: see _hals_coord
-                    _store(&A[i, c], new, &s_delta)
+                    _store(&A[i * k + c], _mu_fro_value(A[i * k + c], den[c], num[i * k + c],
+                                                        l1, l2, floor, tiny), &s_delta)
             partials[3 * ch] = s_num
             partials[3 * ch + 1] = s_gram
             partials[3 * ch + 2] = s_delta
+    if sums != NULL:
+        for c in range(3):
+            sums[c] = total(partials, n_chunks, 3, c)
     free(den_all)
-    return _three_sums(partials, n_chunks)
+    free(partials)
+    return 0
+
+
+cdef int mu_rows_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
+                      const floating *den, Py_ssize_t den_stride, double l1, double l2,
+                      double gamma, double floor, double tiny, int n_threads,
+                      double *delta) noexcept nogil:
+    """A (r x k) <- max(floor, A * (num / (den + l1 + l2 A))^gamma), row i's den at
+    den + i * den_stride (0: one k-vector for every row); ||A_new - A_old||^2 into delta, or
+    not formed with delta NULL. -1 when out of memory."""
+    cdef Py_ssize_t i, c, ch
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef double s_delta, a, d, ratio, new
+    cdef double *partials = new_partials(n_chunks, 1)
+    if partials == NULL:
+        return -1
+    for ch in prange(n_chunks, schedule='dynamic', num_threads=n_threads):
+        s_delta = 0.0
+        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
+            for c in range(k):
+                a = A[i * k + c]
+                d = den[i * den_stride + c] + l1 + l2 * a
+                if d <= 0.0:
+                    d = tiny
+                ratio = num[i * k + c] / d
+                if gamma != 1.0:
+                    ratio = pow(ratio, gamma)
+                new = nmfkit_max(a * ratio, floor)  # no branch: see _hals_coord
+                if delta == NULL:
+                    A[i * k + c] = <floating> new
+                else:
+                    _store(&A[i * k + c], new, &s_delta)
+        partials[ch] = s_delta
+    if delta != NULL:
+        delta[0] = total(partials, n_chunks, 1, 0)
+    free(partials)
+    return 0
 
 
 cdef double _mu_rows(floating[:, ::1] A, const floating[:, ::1] num, const floating *den,
                      Py_ssize_t den_stride, double l1, double l2, double gamma,
                      double floor, double tiny, int n_threads) except -1:
-    """A <- max(floor, A * (num / (den + l1 + l2 A))^gamma), row i's den at
-    den + i * den_stride (0: one k-vector for every row). Returns ||A_new - A_old||^2."""
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, c, ch
-    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
-    cdef double s_delta, a, d, ratio, new
-    cdef double *partials = new_partials(n_chunks, 1)
-    if partials == NULL:
+    """mu_rows_core on A and num; returns ||A_new - A_old||^2."""
+    cdef double delta = 0.0
+    cdef int status = 0
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return 0.0
+    with nogil:
+        status = mu_rows_core(&A[0, 0], A.shape[0], A.shape[1], &num[0, 0], den, den_stride,
+                              l1, l2, gamma, floor, tiny, n_threads, &delta)
+    if status < 0:
         raise MemoryError()
-    for ch in prange(n_chunks, nogil=True, schedule='dynamic', num_threads=n_threads):
-        s_delta = 0.0
-        for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
-            for c in range(k):
-                a = A[i, c]
-                d = den[i * den_stride + c] + l1 + l2 * a
-                if d <= 0.0:
-                    d = tiny
-                ratio = num[i, c] / d
-                if gamma != 1.0:
-                    ratio = pow(ratio, gamma)
-                new = nmfkit_max(a * ratio, floor)  # no branch: see _hals_coord
-                _store(&A[i, c], new, &s_delta)
-        partials[ch] = s_delta
-    result = total(partials, n_chunks, 1, 0)
-    free(partials)
-    return result
+    return delta
 
 
 def mu_div_step(floating[:, ::1] A not None, const floating[:, ::1] num not None,

@@ -8,17 +8,22 @@ is the rank to choose (Owen & Perry 2009 bi-cross-validation has the same spirit
 the entry-wise variant, as in Kanagal & Sindhwani 2010).
 """
 
+import functools
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..core.arrays import check_dense
+from ..core.exceptions import ConvergenceWarning
+from ..core.matrix import Matrix
 from ..core.params import check_float, check_int
 from ..core.random import legacy_random_state
 from ..core.spec import FitSpec
-from ..estimator.nmf import NMF
+from ..solvers.fit import fit_matrix
 from ..solvers.init import check_init_rank
+from ..solvers.many import plan_starts, run_starts
 from .ks import parse_ks
 
 __all__ = ["rank_cv", "RankCV"]
@@ -147,6 +152,18 @@ def _holdout_mask(given, holdout, rng):
     return observed
 
 
+def _fit_ranks(X, observed, ks, params):
+    """The FitResult of NMF's fit of X on its observed entries at each rank of ks, in order
+    (params: NMF's parameters but the rank). X is prepared once and shared by the fits,
+    which run side by side across threads when one cannot use them (nmfkit.solvers.many)."""
+    M = Matrix(X, "V", mask=observed)
+    jobs = []
+    for k in ks:
+        spec = FitSpec.from_params(dict(params, n_components=k)).for_data(M)
+        jobs.append(functools.partial(fit_matrix, spec, M, k, spec.start(k, M.shape)))
+    return run_starts(jobs, plan_starts(M, max(ks), spec.beta, len(jobs)))
+
+
 def rank_cv(V, ks, *, holdout=0.1, n_repeats=3, beta_loss="frobenius", solver="auto",
             init=None, max_iter=200, tol=1e-4, random_state=None, alpha_W=0.0,
             alpha_H="same", l1_ratio=0.0, callback=None):
@@ -273,16 +290,18 @@ default="frobenius"
     train = np.empty((n_repeats, len(ks)))
     Xf = X.astype(np.float64)
     given = ~np.isnan(Xf)  # NaN entries are missing already: never hidden, never scored
+    params = dict(init=init, solver=solver, beta_loss=beta_loss, tol=tol, max_iter=max_iter,
+                  alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio)
     for r in range(n_repeats):
         observed = _holdout_mask(given, holdout, rng)
         hidden = given & ~observed
         seed = int(rng.randint(2**31))
-        for i, k in enumerate(ks):
-            model = NMF(k, init=init, solver=solver, beta_loss=beta_loss, tol=tol,
-                        max_iter=max_iter, random_state=seed, alpha_W=alpha_W,
-                        alpha_H=alpha_H, l1_ratio=l1_ratio)
-            W = model.fit_transform(X, mask=observed)
-            WH = W.astype(np.float64) @ model.components_.astype(np.float64)
+        fits = _fit_ranks(X, observed, ks, dict(params, random_state=seed))
+        for i, (k, result) in enumerate(zip(ks, fits)):
+            if not result.converged and tol > 0:  # NMF's warning, from the caller's thread
+                warnings.warn(f"Maximum number of iterations {max_iter} reached. Increase it "
+                              "to improve convergence.", ConvergenceWarning, stacklevel=2)
+            WH = result.W.astype(np.float64) @ result.H.astype(np.float64)
             loss = _entry_loss(Xf, WH, spec.beta)
             test[r, i] = loss[hidden].mean()
             train[r, i] = loss[observed].mean()

@@ -1,7 +1,9 @@
 """Choosing the rank: the consensus survey of Brunet et al. (2004), as the R package NMF does it.
 
-For each rank k, `rank_survey` runs n_runs factorizations of V from random starts, one after
-the other on the same prepared matrix (V is validated and laid out for the kernels once).
+For each rank k, `rank_survey` runs n_runs factorizations of V from random starts on the same
+prepared matrix (V is validated and laid out for the kernels once): side by side across the
+threads when one run cannot use them (nmfkit.solvers.many), with the results of running them
+one after the other.
 Each run assigns every row of V (a sample, scikit-learn's convention) to the factor with the
 largest entry in its row of W; the consensus matrix C_k is the fraction of runs in which two
 rows land together, summarized by its cophenetic correlation and its dispersion (see
@@ -15,6 +17,7 @@ R's NMF package reports them; the stability of the components across the runs (K
 column shuffled, to compare against chance (Frigyesi & Hoglund 2008; nmfkit.rank.chance).
 """
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -27,6 +30,7 @@ from ..core.spec import FitSpec
 from ..core.threads import blas_single_threaded, effective_n_threads
 from ..solvers import init as starts
 from ..solvers.alternating import run
+from ..solvers.many import plan_starts, run_starts
 from .chance import shuffle_generator, shuffled_copy
 from .consensus import consensus_matrix, consensus_tree, dispersion, tree_cophenetic
 from .ks import parse_ks
@@ -198,12 +202,17 @@ def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback, comp
     floor = spec.floor_value(M, k)
     labels = np.empty((n_runs, M.shape[0]), dtype=np.intp)
     best, best_run, n_unconverged = None, 0, 0
-    for r in range(n_runs):
+    jobs = []  # every start drawn first, in the order of the runs
+    for _ in range(n_runs):
         W0, H0 = starts.initialize(V_init, k, init, rng)
         Wi, Hti = M.to_internal(W0, H0, scaled=True)
-        res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver, max_iter=spec.max_iter,
-                  tol=spec.tol, penalty=penalty, floor=floor, check_every=spec.check_every)
+        jobs.append(functools.partial(run, M, Wi, Hti, beta=spec.beta, solver=spec.solver,
+                                      max_iter=spec.max_iter, tol=spec.tol, penalty=penalty,
+                                      floor=floor, check_every=spec.check_every))
+    # side by side when one run cannot use the threads; the results come back in order
+    for r, res in enumerate(run_starts(jobs, plan_starts(M, k, spec.beta, n_runs))):
         n_unconverged += not res.converged and spec.tol > 0
+        jobs[r] = None  # its factors live on in res (the best run's) only
         rows = res.Ht if M.transposed else res.W  # the factor along V's rows
         labels[r] = np.argmax(rows, axis=1)
         if components is not None:  # the factor along V's columns: H^T

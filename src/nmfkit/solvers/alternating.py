@@ -11,17 +11,39 @@ Two kinds of loss drive the iteration differently:
   repeats its cheap update on one pair of statistics (inner steps);
 - the others (KL, the beta-divergences, anything with missing values) form their statistics
   at every update and need a pass over V for the objective.
+
+Solver 'mu' on dense, fully observed Frobenius or KL data, with no output and no callback,
+runs this whole loop in compiled code (kernels.loop.mu_loop, the same bits) when its thread
+count is fixed for the run: a problem too small for a second thread (most of a small
+problem's time was the interpreter's), one thread, or load-following turned off. A larger
+problem stays in Python, whose loop follows the machine's load between iterations.
 """
 
 import numpy as np
 
 from ..core.matrix import OTHER_SIDE
 from ..core.threads import LoadFollower, blas_single_threaded, threads_for
-from ..losses import Frobenius, loss_for
+from ..kernels.loop import mu_loop
+from ..losses import Frobenius, KullbackLeibler, loss_for
 from .ehals import run_extrapolated
 from .progress import Progress, RunResult
 
-__all__ = ["run"]
+__all__ = ["compiled_loop", "run"]
+
+# Whether solver 'mu' on dense, fully observed Frobenius and KL problems runs its whole loop
+# in compiled code (kernels/loop.pyx: the same bits, no interpreter between iterations).
+_COMPILED_LOOP = [True]
+# Its factors' entries must fit the BLAS integers of its dot products.
+_BLAS_INT_MAX = 2**31 - 1
+
+
+def compiled_loop(enable=None):
+    """Whether solver 'mu' may run its whole loop in compiled code; enable=False / True turns
+    that off / on (tests and benchmarks compare the two loops). Returns the previous setting."""
+    previous = _COMPILED_LOOP[0]
+    if enable is not None:
+        _COMPILED_LOOP[0] = bool(enable)
+    return previous
 
 
 class _Sides:
@@ -125,6 +147,19 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     order = [first, OTHER_SIDE[first]] if update_h else [first]
     k = W.shape[1]
     load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
+    if (solver == "mu" and _COMPILED_LOOP[0] and not load.follow and verbose == 0
+            and callback is None and M.kind == "dense"
+            and isinstance(loss, (Frobenius, KullbackLeibler))
+            and M.V.size > 0 and max(W.size, Ht.size, max_iter) <= _BLAS_INT_MAX
+            and check_every >= 1):
+        # a problem too small for a second thread (or a fixed thread count: nothing to
+        # follow): the whole loop in compiled code, with the thread counts of this loop
+        n_threads = load.now()
+        threads = {s: threads_for(loss.row_work(k) * factors[s].shape[0], n_threads)
+                   for s in factors}
+        return _run_compiled(loss, M, W, Ht, threads, n_threads, update_h=update_h,
+                             max_iter=max_iter, tol=tol, check_every=check_every,
+                             penalty=penalty, floor=floor)
     if loss.has_product_objective:
         sides = _ProductUpdates(loss, M, factors, order, solver, load.now(), shuffle)
         sides.form_numerator(first)  # the first update's numerator gives the objective too
@@ -149,3 +184,23 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
                 converged = True
                 break
     return RunResult(W, Ht, it, progress.history, progress.iters, converged)
+
+
+def _run_compiled(loss, M, W, Ht, threads, n_threads, *, update_h, max_iter, tol, check_every,
+                  penalty, floor):
+    """_run's iteration for solver 'mu' on dense, fully observed Frobenius or KL, in compiled
+    code (kernels.loop.mu_loop): the same kernels with the same thread counts and
+    workspaces, so the same bits. The penalty, if any, is evaluated here at each check."""
+    kl = isinstance(loss, KullbackLeibler)
+    factors = {"w": W, "h": Ht}
+    pass_threads = threads_for(2.0 * M.nnz * W.shape[1], n_threads)  # products, objective
+    kl_threads = threads_for(4.0 * M.nnz * W.shape[1], n_threads)  # KL numerators
+    buf_num = M.buffers(kl_threads) if kl else None
+    buf_obj = M.buffers(pass_threads) if kl else None
+    weights = (penalty.l1["w"], penalty.l2["w"], penalty.l1["h"], penalty.l2["h"])
+    penalty_value = (lambda: penalty.value(factors)) if any(weights) else None
+    n_iter, history, iters, converged = mu_loop(
+        M.V, W, Ht, kl, M.w_side == "h", update_h, max_iter, tol, check_every, weights,
+        floor, M.tiny, M.sq_norm, (threads["w"], threads["h"], pass_threads, kl_threads),
+        buf_num, buf_obj, M.col_block if kl else 0, penalty_value)
+    return RunResult(W, Ht, n_iter, history, iters, converged)

@@ -12,6 +12,7 @@ from ..core.result import FitResult
 from ..core.threads import blas_single_threaded, effective_n_threads
 from . import init as starts
 from .alternating import run
+from .many import plan_starts, run_starts
 from .polish import solve_w
 
 __all__ = ["fit_matrix", "solve_components"]
@@ -58,21 +59,24 @@ def fit_matrix(spec, M, k, init, W=None, H=None):
     exact W for its H when tol > 0. Returns a FitResult in the caller's units."""
     penalty = spec.penalty(M)
     floor = spec.floor_value(M, k)
+    common = dict(max_iter=spec.max_iter, tol=spec.tol, penalty=penalty, floor=floor,
+                  check_every=spec.check_every, verbose=spec.verbose, callback=spec.callback)
     with blas_single_threaded():  # also makes the SVD of NNDSVD thread-count independent
         rng = spec.random_state_checked()
-        best = None
+        jobs = []  # every start drawn first, in the order the runs once drew them
         for r in range(spec.n_init):
             run_init = init if r == 0 or init in RANDOM_INITS else "random"
             W0, H0 = starts.initialize(M.filled(), k, run_init, rng, W, H)
             Wi, Hti = M.to_internal(W0, H0, scaled=run_init != "custom")
-            common = dict(max_iter=spec.max_iter, tol=spec.tol, penalty=penalty, floor=floor,
-                          check_every=spec.check_every, verbose=spec.verbose,
-                          callback=spec.callback)
             if spec.constrained:
-                res = constrained_run(spec, M, Wi, Hti, **common)
+                jobs.append(functools.partial(constrained_run, spec, M, Wi, Hti, **common))
             else:
-                res = run(M, Wi, Hti, beta=spec.beta, solver=spec.solver,
-                          shuffle=sweep_order_rng(rng, spec), **common)
+                jobs.append(functools.partial(run, M, Wi, Hti, beta=spec.beta,
+                                              solver=spec.solver,
+                                              shuffle=sweep_order_rng(rng, spec), **common))
+        reports = bool(spec.verbose) or spec.callback is not None  # iterations, in order
+        best = None
+        for res in run_starts(jobs, plan_starts(M, k, spec.beta, len(jobs), reports)):
             if best is None or res.history[-1] < best.history[-1]:
                 best = res
         div = _final_divergence(spec, M, best, penalty, floor)
