@@ -3,10 +3,13 @@ Python loop of solvers/alternating.py: factors, iteration count, history, conver
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
+import nmfkit
 from nmfkit import NMF
 from nmfkit.core.matrix import Matrix
 from nmfkit.core.penalty import Penalty
+from nmfkit.core.threads import FOLLOW_LOAD_ENV
 from nmfkit.solvers import alternating
 from nmfkit.solvers.alternating import compiled_loop, run
 
@@ -82,12 +85,12 @@ def test_the_cases_cover_early_stops_and_full_runs():
 
 def test_compiled_loop_is_used_and_can_be_turned_off(monkeypatch):
     calls = []
-    original = alternating.mu_loop
+    original = alternating.loop.mu_loop
 
     def spy(*args):
         calls.append(args[3])  # kl
         return original(*args)
-    monkeypatch.setattr(alternating, "mu_loop", spy)
+    monkeypatch.setattr(alternating.loop, "mu_loop", spy)
     V = np.random.default_rng(0).random((20, 15))
     for loss in ("frobenius", "kullback-leibler"):
         NMF(3, solver="mu", beta_loss=loss, max_iter=5, random_state=0).fit(V)
@@ -100,6 +103,17 @@ def test_compiled_loop_is_used_and_can_be_turned_off(monkeypatch):
     finally:
         compiled_loop(previous)
     assert len(calls) == 2
+    # a problem large enough for a second thread stays in the Python loop, which follows
+    # the machine's load between iterations; with that off, its thread count is fixed
+    big = np.random.default_rng(1).random((700, 600))
+    with threadpool_limits(2, user_api="openmp"):
+        if nmfkit.effective_n_threads() == 2:
+            monkeypatch.setenv(FOLLOW_LOAD_ENV, "1")
+            NMF(10, solver="mu", max_iter=2, random_state=0).fit(big)
+            assert len(calls) == 2
+            monkeypatch.setenv(FOLLOW_LOAD_ENV, "0")
+            NMF(10, solver="mu", max_iter=2, random_state=0).fit(big)
+            assert len(calls) == 3
 
 
 @pytest.mark.parametrize("loss", ["frobenius", "kullback-leibler"])

@@ -16,7 +16,14 @@ from threadpoolctl import threadpool_limits
 
 import nmfkit
 from nmfkit import NMF, NotFittedError, nmf
-from nmfkit.kernels import dense as _dense, sparse as _sparse, steps as _steps
+from nmfkit.kernels import (
+    cd as _cd,
+    dense as _dense,
+    loop as _loop,
+    sparse as _sparse,
+    steps as _steps,
+)
+from nmfkit.solvers.alternating import compiled_loop
 
 RNG = np.random.RandomState(0)
 X_OK = RNG.rand(12, 8)
@@ -373,12 +380,14 @@ def test_concurrent_fits_match_solo_results():
 # Both are observed through the order of events, never timed: with the switch interval
 # raised to 1000 s the interpreter never takes the GIL from a running thread, so a second
 # Python thread can run only where the first one gives the GIL up (inside a kernel).
-KERNEL_MODULES = {"_dense": _dense, "_sparse": _sparse, "_steps": _steps}
-KERNELS = ["_dense.beta_products", "_dense.gram", "_dense.kl_numerator", "_dense.matmul",
-           "_dense.objective", "_dense.sums", "_sparse.beta_numerator", "_sparse.beta_stored",
-           "_sparse.kl_numerator", "_sparse.matmul", "_sparse.stored_terms",
-           "_steps.extrapolate", "_steps.hals_step", "_steps.mu_beta_step",
-           "_steps.mu_div_step", "_steps.mu_fro_step"]
+KERNEL_MODULES = {"_cd": _cd, "_dense": _dense, "_loop": _loop, "_sparse": _sparse,
+                  "_steps": _steps}
+KERNELS = ["_cd.kl_cd_csr", "_cd.kl_cd_dense_columns", "_cd.kl_cd_dense_rows",
+           "_dense.beta_products", "_dense.gram", "_dense.kl_numerator", "_dense.matmul",
+           "_dense.objective", "_dense.sums", "_loop.mu_loop", "_sparse.beta_numerator",
+           "_sparse.beta_stored", "_sparse.kl_numerator", "_sparse.matmul",
+           "_sparse.stored_terms", "_steps.extrapolate", "_steps.hals_step",
+           "_steps.mu_beta_step", "_steps.mu_div_step", "_steps.mu_fro_step"]
 
 
 def test_the_kernel_list_is_complete():
@@ -442,8 +451,16 @@ def kernel_calls():
             for X in (D, S):
                 for loss, solver in [("frobenius", "mu"), ("frobenius", "amu"),
                                      ("frobenius", "hals"), ("frobenius", "ehals"),
-                                     ("kullback-leibler", "mu"), (1.5, "mu")]:
+                                     ("kullback-leibler", "mu"), ("kullback-leibler", "cd"),
+                                     (1.5, "mu")]:
                     NMF(beta_loss=loss, solver=solver, **kw).fit(X)
+            # dense 'mu' runs its whole loop in kernels.loop; the Python loop's kernels too
+            previous = compiled_loop(False)
+            try:
+                for loss in ("frobenius", "kullback-leibler"):
+                    NMF(beta_loss=loss, solver="mu", **kw).fit(D)
+            finally:
+                compiled_loop(previous)
             for loss in ("frobenius", 1.5):
                 NMF(beta_loss=loss, **kw).fit(Dn)
                 NMF(beta_loss=loss, **kw).fit(S, mask=S > 0.5)

@@ -16,7 +16,7 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
-from ..kernels import dense, sparse
+from ..kernels import cd, dense, sparse
 from .arrays import check_dense, check_mask, check_sparse, from_frame
 from .threads import effective_n_threads, threads_for
 
@@ -26,6 +26,9 @@ OTHER_SIDE = {"w": "h", "h": "w"}
 # Dense KL work is tiled; a thread's tile holds between these many bytes (see buffers).
 _TILE_MIN_BYTES = 1 << 18
 _TILE_MAX_BYTES = 1 << 22
+# The dense H-side coordinate descent walks a block of V's columns and its products, about
+# this many bytes of each, down V's rows at every Newton step: a block that stays in cache.
+_CD_BLOCK_BYTES = 1 << 17
 
 
 def tiny_for(dtype, vmax):
@@ -256,14 +259,15 @@ class Matrix:
         calling Python thread (starts of one matrix may run side by side). `which` tells
         apart the two buffers of beta_products.
 
-        It has a row for each thread of the cap (effective_n_threads()), not only for the
-        count of the call, which follows the machine's load: a fit makes it once.
+        It grows when a call asks for more threads than it has rows, and is kept when a
+        call asks for fewer (the count of a call follows the machine's load); its rows'
+        length does not depend on the thread count (workspace_length).
         """
         rows = self._workspaces.rows
         buf = rows.get(which)
         if buf is None or buf.shape[0] < n_threads:
-            n_rows = max(n_threads, effective_n_threads())
-            buf = rows[which] = np.empty((n_rows, self.workspace_length()), dtype=self.dtype)
+            buf = rows[which] = np.empty((n_threads, self.workspace_length()),
+                                         dtype=self.dtype)
         return buf
 
     @property
@@ -314,6 +318,26 @@ class Matrix:
         dense.beta_products[self._ctype](None, W, Ht, h_side, None, den,
                                          self.buffers(n_threads), self.buffers(n_threads, 1),
                                          self.col_block, beta, self.tiny, n_threads)
+
+    def kl_cd(self, W, Ht, h_side, l1, l2, floor, max_inner, inner_rtol, n_threads):
+        """One KL coordinate-descent pass over W (h_side false) or Ht (true), in place
+        (kernels/cd.pyx); returns the squared change. Fully observed data only."""
+        A, B = (Ht, W) if h_side else (W, Ht)
+        k = A.shape[1]
+        colsum = B.sum(axis=0, dtype=np.float64)
+        n_threads = threads_for(6.0 * max_inner * self.nnz * k, n_threads)
+        args = (l1, l2, floor, self.tiny, max_inner, inner_rtol)
+        if self.kind == "csr":
+            return cd.kl_cd_csr(*(self.XT if h_side else self.X), A, B, colsum, *args,
+                                n_threads)
+        if not h_side:
+            return cd.kl_cd_dense_rows(self.V, W, np.ascontiguousarray(Ht.T), colsum, *args,
+                                       n_threads)
+        # V's columns in blocks held in cache: the block width does not change the results
+        m, n = self.internal_shape
+        width = int(min(64, max(4, _CD_BLOCK_BYTES // max(1, m * self.dtype.itemsize))))
+        return cd.kl_cd_dense_columns(self.V, Ht, W, colsum, *args, min(width, -(-n // 8)),
+                                      n_threads)
 
     # -- objective -----------------------------------------------------------------------
     def divergence(self, W, Ht, beta, n_threads):

@@ -14,8 +14,13 @@ from .exceptions import InvalidParameterError
 LOSSES = {"frobenius": 2.0, "kullback-leibler": 1.0, "itakura-saito": 0.0}
 INITS = ("random", "nndsvd", "nndsvda", "nndsvdar", "spa", "custom")
 SOLVERS = ("auto", "mu", "amu", "hals", "ehals", "cd")
-# Solvers that minimize the Frobenius loss of fully observed data only ('cd' is 'hals').
-FROBENIUS_ONLY_SOLVERS = ("hals", "cd", "ehals")
+# Solvers that minimize the Frobenius loss only.
+FROBENIUS_ONLY_SOLVERS = ("hals", "ehals")
+# Solvers of fully observed data only: the Frobenius-only ones and 'cd' (HALS for the
+# Frobenius loss, coordinate descent with Newton steps for Kullback-Leibler).
+FULLY_OBSERVED_SOLVERS = ("hals", "cd", "ehals")
+# The losses (their beta) that solver 'cd' minimizes.
+CD_BETAS = (2.0, 1.0)
 # Starts that differ from run to run (restarts and surveys draw them anew each time).
 RANDOM_INITS = ("random", "nndsvdar")
 

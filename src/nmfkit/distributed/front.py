@@ -81,7 +81,13 @@ def _check_init(init):
 def _solver(spec):
     """The W and H update on a cluster: extrapolation ('ehals', the in-process default) needs
     the objective at every iteration, an extra reduction per iteration on a cluster: plain
-    HALS runs instead."""
+    HALS runs instead. KL runs the multiplicative updates: 'auto' picks them, an explicit
+    solver='cd' (coordinate descent, in-process only) is refused."""
+    spec = spec.multiplicative_kl()
+    if spec.solver == "cd":
+        raise ValueError("solver='cd' with beta_loss='kullback-leibler' (coordinate descent) is "
+                         "not available for dask input; use solver='mu' or 'auto' (which "
+                         "runs the multiplicative updates there).")
     return "hals" if spec.solver == "ehals" else spec.solver
 
 

@@ -17,7 +17,7 @@ import scipy.sparse as sp
 from ..core.arrays import check_factor
 from ..core.exceptions import ConvergenceWarning, NotFittedError
 from ..core.matrix import Matrix
-from ..core.params import FROBENIUS_ONLY_SOLVERS
+from ..core.params import FULLY_OBSERVED_SOLVERS
 from ..core.penalty import Penalty, regularization
 from ..core.spec import FitSpec
 from ..core.threads import blas_single_threaded
@@ -117,13 +117,16 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         descent): hierarchical alternating least squares (Cichocki & Phan [5]_), one column
         of a factor at a time, with accelerated inner repeats, run row-parallel. 'ehals':
         HALS with extrapolation (Ang & Gillis [4]_), restarted from the best pair when a
-        step does not improve; its history and result are the best pair's. 'hals', 'cd'
-        and 'ehals' minimize the Frobenius loss of fully observed data only.
+        step does not improve; its history and result are the best pair's. 'hals' and
+        'ehals' minimize the Frobenius loss of fully observed data only. 'cd' with
+        beta_loss='kullback-leibler': cyclic coordinate descent with Newton steps per
+        entry (Hsieh & Dhillon, KDD 2011), each safeguarded so that the objective never
+        increases; transform() then solves for W by it too.
     beta_loss : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}, default='frobenius'
         The beta-divergence minimized: 'frobenius' (beta=2), 'kullback-leibler' (beta=1),
         'itakura-saito' (beta=0) or any finite real beta. With beta <= 0 the divergence is
         undefined at the zeros of X, and such data is refused (a ValueError). Losses other
-        than Frobenius need solver 'mu', 'amu' or 'auto'.
+        than Frobenius need solver 'mu', 'amu' or 'auto' ('cd' too for Kullback-Leibler).
     tol : float, default=1e-4
         The stopping rule of scikit-learn: every ``check_every`` iterations, with e the
         square root of twice the penalized objective, a run stops when the decrease of e since
@@ -358,8 +361,8 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
     # -- scikit-learn plumbing --------------------------------------------------------------
     def _allows_nan(self):
         """NaN marks a missing value, which the multiplicative solvers fit ('mu', 'amu',
-        and 'auto', which picks 'mu' then); the Frobenius-only solvers refuse it."""
-        return not (isinstance(self.solver, str) and self.solver in FROBENIUS_ONLY_SOLVERS)
+        and 'auto', which picks 'mu' then); the solvers of fully observed data refuse it."""
+        return not (isinstance(self.solver, str) and self.solver in FULLY_OBSERVED_SOLVERS)
 
     @property
     def _n_features_out(self):
@@ -538,7 +541,9 @@ default=None
         >>> model.n_steps_, model.components_.shape
         (3, (3, 20))
         """
-        spec = self._spec()
+        # 'auto' keeps the multiplicative updates for KL here (those the streaming update has
+        # always run); an explicit solver='cd' fits each batch by coordinate descent
+        spec = self._spec().multiplicative_kl()
         _no_constraint(spec, "partial_fit (the streaming update)")
         M = Matrix(X, mask=mask)
         spec.for_data(M)

@@ -5,7 +5,8 @@ Statistics of the update of a factor A against the fixed factor B: the numerator
 (V / W Ht^T) B (or its transpose's) and the column sums of B. Both are sums over V's rows
 (the distributed reduction adds its chunks' partials). The update is Lee & Seung's
 multiplicative one, A <- max(floor, A * num / (colsum(B) + penalties)), which never
-increases the divergence.
+increases the divergence. cd_update is the other update: a pass of coordinate descent with
+Newton steps (solver 'cd', kernels/cd.pyx), which forms its own statistics row by row.
 """
 
 from ..core.params import loss_name
@@ -49,6 +50,13 @@ class KullbackLeibler:
         """One multiplicative step of A in place; returns its squared change. (solver,
         n_inner and shuffle are the Frobenius update's and do not apply.)"""
         return steps.mu_div_step(A, num, den, l1, l2, floor, tiny, n_threads)
+
+    @staticmethod
+    def cd_update(M, W, Ht, h_side, l1, l2, floor, n_threads, *, max_inner, inner_rtol):
+        """One coordinate-descent pass over W (h_side false) or Ht, in place, Newton steps per
+        entry (at most max_inner, fewer once one changes it by at most inner_rtol of its
+        value); returns the squared change."""
+        return M.kl_cd(W, Ht, h_side, l1, l2, floor, max_inner, inner_rtol, n_threads)
 
     def divergence(self, M, W, Ht, n_threads):
         """D_KL(V | W Ht^T), accumulated in double."""

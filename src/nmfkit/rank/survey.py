@@ -252,7 +252,9 @@ def rank_survey(V, ks, *, n_runs=30, beta_loss="frobenius", solver="auto", init=
 default="frobenius"
         The loss of every run, as for `nmfkit.NMF`.
     solver : str, default="auto"
-        The solver of every run, as for `nmfkit.NMF`.
+        The solver of every run, as for `nmfkit.NMF`, except that 'auto' runs the
+        multiplicative updates for the Kullback-Leibler loss (Brunet's algorithm, as R's
+        NMF package runs it); solver='cd' asks for coordinate descent.
     init : {"random", "nndsvdar"}, default="random"
         The start of each run. It must differ between runs, so the deterministic
         initializations (NNDSVD, NNDSVDa, SPA, custom) are refused.
@@ -392,10 +394,11 @@ default="frobenius"
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
     # the parameters every run shares, checked as NMF checks them
+    # (with KL, 'auto' keeps Brunet's multiplicative updates, which R's NMF package runs)
     shared = FitSpec.from_params(dict(
         init=init, solver=solver, beta_loss=beta_loss, tol=tol, max_iter=max_iter,
         alpha_W=alpha_W, alpha_H=alpha_H, l1_ratio=l1_ratio, floor=floor,
-        check_every=check_every, random_state=random_state))
+        check_every=check_every, random_state=random_state)).multiplicative_kl()
     rng = shared.random_state_checked()
     M = Matrix(V, "V", mask=mask)
     m = M.shape[0]

@@ -23,9 +23,10 @@ import numpy as np
 
 from ..core.matrix import OTHER_SIDE
 from ..core.threads import LoadFollower, blas_single_threaded, threads_for
-from ..kernels.loop import mu_loop
+from ..kernels import loop
 from ..losses import Frobenius, KullbackLeibler, loss_for
 from .ehals import run_extrapolated
+from .kl_cd import run_kl_cd
 from .progress import Progress, RunResult
 
 __all__ = ["compiled_loop", "run"]
@@ -132,10 +133,17 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     The stopping rule is scikit-learn's: every `check_every` iterations, stop when the
     decrease of sqrt(2 * objective) since the last check, relative to its initial value,
     falls below tol. Solver 'ehals' runs in solvers.ehals when it applies (Frobenius loss,
-    fully observed data, both factors updated), else as 'hals'. shuffle: None, or the
-    RandomState drawing the order of the columns at each HALS sweep.
+    fully observed data, both factors updated), else as 'hals'. Solver 'cd' with the KL loss
+    of fully observed data runs in solvers.kl_cd. shuffle: None, or the RandomState drawing
+    the order of the columns at each HALS sweep.
     """
     loss = loss_for(beta, M.masked)
+    if solver == "cd":
+        if not isinstance(loss, KullbackLeibler):
+            raise ValueError("solver 'cd' runs here for the KL loss of fully observed data only")
+        return run_kl_cd(M, W, Ht, penalty=penalty, floor=floor, max_iter=max_iter, tol=tol,
+                         check_every=check_every, verbose=verbose, callback=callback,
+                         update_h=update_h)
     if solver == "ehals":
         if isinstance(loss, Frobenius) and update_h:
             return run_extrapolated(M, W, Ht, penalty=penalty, floor=floor, max_iter=max_iter,
@@ -199,7 +207,7 @@ def _run_compiled(loss, M, W, Ht, threads, n_threads, *, update_h, max_iter, tol
     buf_obj = M.buffers(pass_threads) if kl else None
     weights = (penalty.l1["w"], penalty.l2["w"], penalty.l1["h"], penalty.l2["h"])
     penalty_value = (lambda: penalty.value(factors)) if any(weights) else None
-    n_iter, history, iters, converged = mu_loop(
+    n_iter, history, iters, converged = loop.mu_loop(
         M.V, W, Ht, kl, M.w_side == "h", update_h, max_iter, tol, check_every, weights,
         floor, M.tiny, M.sq_norm, (threads["w"], threads["h"], pass_threads, kl_threads),
         buf_num, buf_obj, M.col_block if kl else 0, penalty_value)

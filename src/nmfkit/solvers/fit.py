@@ -12,6 +12,7 @@ from ..core.result import FitResult
 from ..core.threads import blas_single_threaded, effective_n_threads
 from . import init as starts
 from .alternating import run
+from .kl_cd import solve_w_cd
 from .many import plan_starts, run_starts
 from .polish import solve_w
 
@@ -43,7 +44,10 @@ def constrained_run(spec, M, W, Ht, **common):
 def w_solver(spec):
     """The solve for the caller's W with H fixed (its signature is solvers.polish.solve_w's):
     the plain one, or the constrained one when the constraint is on W (so that transform
-    gives W with the constraint, and fit_transform(X) equals fit(X).transform(X))."""
+    gives W with the constraint, and fit_transform(X) equals fit(X).transform(X)); with
+    solver 'cd' for KL, coordinate descent."""
+    if spec.solver == "cd":
+        return solve_w_cd
     if spec.constrained_factor != "W":
         return solve_w
     if spec.orthogonal is not None:

@@ -1,0 +1,539 @@
+# Cyclic coordinate descent for the generalized Kullback-Leibler divergence, Newton steps per
+# variable (Hsieh & Dhillon 2011), updating one factor A (r x k) in place against the fixed
+# B, with X ~= A B^T.
+#
+# One pass visits every coordinate of every row of A once, each with up to max_inner Newton
+# steps (fewer once a step changes it by at most inner_rtol of its value). For the variable
+# w = A_ir, everything else fixed, with wh_j = (A B^T)_ij (read as tiny when below it):
+#
+#   f(w)  = sum_j [wh_j - x_j log wh_j] + l1 w + l2 w^2 / 2 (+ const)
+#   f'(w) = S_r - T + l1 + l2 w,  S_r = sum_j B_jr (every column j), T = sum_j x_j B_jr / wh_j
+#   f''(w) = sum_j x_j B_jr^2 / wh_j^2 + l2
+#
+# f''' = -2 sum_j x_j B_jr^3 / wh_j^3 <= 0: f' is concave, so it lies below its tangent at w.
+# - f'(w) < 0: the Newton point w - f'/f'' moves right and has f' <= 0 there: it lies between
+#   w and the minimizer, where f decreases.
+# - f'(w) > 0: the Newton point moves left and may overshoot. The minimizer of Jensen's
+#   majorizer of f at w (the multiplicative step; with l2 it is the positive root of
+#   l2 v^2 + (S_r + l1) v - T w = 0, not w T / (S_r + l1 + l2 w), which passes the root) also
+#   lies left of w with f there <= f(w). Both points lie left of w, and by convexity every
+#   point between the majorizer's point and w has f <= f(w): the larger of the two is taken.
+# - Projection onto [floor, inf): a point left of the floor goes to the floor, which lies
+#   between it and w (w >= floor), so f does not increase either.
+# - f'' <= 0 (x_j B_jr = 0 for every j and no l2): f is linear with slope S_r + l1 >= 0, and
+#   the floor is a minimizer.
+# So no step increases the objective (up to rounding), with no objective evaluation.
+#
+# Rows of A are independent and each is computed by the same arithmetic whatever the chunk
+# or thread that runs it: the results are the same bits on any thread count. The dense
+# H-side kernel runs blocks of columns of V side by side, each column by exactly the
+# arithmetic of a column on its own, so its blocking does not change the results either.
+from cython.parallel cimport prange, parallel, threadid
+from libc.math cimport fabs, sqrt
+from libc.stdint cimport int32_t, int64_t
+from libc.stdlib cimport free, malloc
+
+from ._common cimport CHUNK, dot, floating, gemm_rm, new_partials, nmfkit_max, total
+
+ctypedef fused index_t:
+    int32_t
+    int64_t
+
+cdef enum:
+    GROUP_ROWS = 8          # CSR rows updated side by side (see _rows)
+    GROUP_ENTRIES = 2048    # stored entries of a group at most (unless one row has more)
+    DENSE_GROUP_ROWS = 4    # dense rows updated side by side
+
+
+cdef inline double _coordinate(double w, double s, double inv_c, double t, double h2,
+                               double l1, double l2, double floor) noexcept nogil:
+    """The next value of a coordinate at w, from S_r (s), 1 / (S_r + l1) (inv_c), T (t) and
+    sum x B^2 / wh^2 (h2): the monotone Newton rule of the module notes."""
+    cdef double g = s + l1 + l2 * w - t
+    cdef double h = h2 + l2
+    cdef double c, root, majorizer
+    if h <= 0.0:
+        return floor
+    if g <= 0.0:  # moves right, up to the minimizer
+        return nmfkit_max(w - g / h, floor)
+    if w <= floor:  # would move left of the floor: stays (most entries of a sparse factor)
+        return floor
+    if l2 == 0.0:  # g > 0 makes S_r + l1 > T >= 0
+        majorizer = t * w * inv_c
+    else:
+        c = s + l1
+        root = c + sqrt(c * c + 4.0 * l2 * t * w)
+        majorizer = 2.0 * t * w / root if root > 0.0 else 0.0
+    return nmfkit_max(nmfkit_max(w - g / h, majorizer), floor)
+
+
+cdef inline bint _below_floor(double w, double s, double t, double h2, double l1, double l2,
+                             double floor) noexcept nogil:
+    """Whether the Newton step from w > floor, f'(w) > 0, lands below the floor: then the
+    floor itself is the minimizer over [floor, inf) if f' >= 0 there (_trial_sum), a step
+    that the majorizer (which only approaches the floor geometrically) would take forever."""
+    cdef double g = s + l1 + l2 * w - t
+    cdef double h = h2 + l2
+    return g > 0.0 and h > 0.0 and w > floor and w - g / h < floor
+
+
+cdef inline double _trial_sum(const floating *x, const floating *wh, const floating *b,
+                              double shift, Py_ssize_t n, floating tiny) noexcept nogil:
+    """T = sum x b / (wh + shift b) (read as tiny below it) at a trial value of the
+    coordinate, wh left as it is; two running sums."""
+    cdef Py_ssize_t p, n2 = n - n % 2
+    cdef double t0 = 0.0, t1 = 0.0
+    cdef floating v0, v1, fs = <floating> shift
+    for p in range(0, n2, 2):
+        v0 = wh[p] + fs * b[p]
+        v1 = wh[p + 1] + fs * b[p + 1]
+        if v0 < tiny:
+            v0 = tiny
+        if v1 < tiny:
+            v1 = tiny
+        t0 = t0 + x[p] * (b[p] / <double> v0)
+        t1 = t1 + x[p + 1] * (b[p + 1] / <double> v1)
+    if n2 < n:
+        v0 = wh[n2] + fs * b[n2]
+        if v0 < tiny:
+            v0 = tiny
+        t0 = t0 + x[n2] * (b[n2] / <double> v0)
+    return t0 + t1
+
+
+cdef double *_inverse_sums(const double[::1] colsum, Py_ssize_t k, double l1) except NULL:
+    """1 / (colsum + l1) per coordinate (0 where that is not positive); free() it."""
+    cdef double *inv = <double *> malloc((k if k > 0 else 1) * sizeof(double))
+    cdef Py_ssize_t r
+    if inv == NULL:
+        raise MemoryError()
+    for r in range(k):
+        inv[r] = 1.0 / (colsum[r] + l1) if colsum[r] + l1 > 0.0 else 0.0
+    return inv
+
+
+cdef inline void _sums(const floating *x, floating *wh, const floating *b,
+                       const floating *pending, floating change, Py_ssize_t n,
+                       floating tiny, double *t, double *h2) noexcept nogil:
+    """t = sum x b / wh, h2 = sum x b^2 / wh^2 over n entries (wh read as tiny below it),
+    after wh += change * pending when pending is not NULL (the previous step, applied in the
+    same pass over the entries). Two running sums each, in a fixed order."""
+    cdef Py_ssize_t p, n2 = n - n % 2
+    cdef double t0 = 0.0, t1 = 0.0, q0 = 0.0, q1 = 0.0, r0, r1, u0, u1
+    cdef floating v0, v1
+    if pending != NULL:
+        for p in range(n):
+            wh[p] = wh[p] + change * pending[p]
+    for p in range(0, n2, 2):
+        v0 = wh[p]
+        v1 = wh[p + 1]
+        if v0 < tiny:
+            v0 = tiny
+        if v1 < tiny:
+            v1 = tiny
+        r0 = b[p] / <double> v0
+        r1 = b[p + 1] / <double> v1
+        u0 = x[p] * r0
+        u1 = x[p + 1] * r1
+        t0 = t0 + u0
+        t1 = t1 + u1
+        q0 = q0 + u0 * r0
+        q1 = q1 + u1 * r1
+    if n2 < n:
+        v0 = wh[n2]
+        if v0 < tiny:
+            v0 = tiny
+        r0 = b[n2] / <double> v0
+        u0 = x[n2] * r0
+        t0 = t0 + u0
+        q0 = q0 + u0 * r0
+    t[0] = t0 + t1
+    h2[0] = q0 + q1
+
+
+cdef struct Group:
+    # rows of A updated side by side, GROUP at most; per row q: its entries of X at
+    # x + xoff[q] (n[q] of them), their products at wh + whoff[q], B there by coordinate at
+    # bt + btoff[q] + r * ldb[q], its row of A at a + arow[q] * k
+    Py_ssize_t size
+    Py_ssize_t n[GROUP_ROWS]
+    Py_ssize_t xoff[GROUP_ROWS]
+    Py_ssize_t whoff[GROUP_ROWS]
+    Py_ssize_t btoff[GROUP_ROWS]
+    Py_ssize_t ldb[GROUP_ROWS]
+    Py_ssize_t arow[GROUP_ROWS]
+
+
+cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *bt,
+                  floating *a, Py_ssize_t k, const double *colsum, const double *inv_c,
+                  double l1, double l2, double floor, floating tiny, int max_inner,
+                  double inner_rtol) noexcept nogil:
+    """Coordinate descent over the k entries of each row of the group, in place: coordinate
+    r of every row, then r + 1, so that the rows' chains of dependent steps overlap. Each
+    row gets exactly the arithmetic it would get alone (its own steps and early exit; a
+    step's change is applied to wh in the pass over the entries of the next one). wh holds
+    the rows' current products (A B^T) at their entries on entry, overwritten. Returns
+    ||a_new - a_old||^2 over the group."""
+    cdef Py_ssize_t r, _step, q, g = grp.size
+    cdef Py_ssize_t pending[GROUP_ROWS]  # the coordinate of the last step not yet in wh
+    cdef floating change[GROUP_ROWS]
+    cdef floating w[GROUP_ROWS]
+    cdef double w0[GROUP_ROWS]
+    cdef unsigned char done[GROUP_ROWS]
+    cdef floating w_new
+    cdef double t, h2, delta_sq = 0.0
+    cdef int active
+    cdef const floating *pb
+    cdef const floating *b
+    for q in range(g):
+        pending[q] = -1
+        change[q] = 0
+    for r in range(k):
+        for q in range(g):
+            w[q] = a[grp.arow[q] * k + r]
+            w0[q] = w[q]
+            done[q] = 0
+        for _step in range(max_inner):
+            active = 0
+            for q in range(g):
+                if done[q]:
+                    continue
+                pb = bt + grp.btoff[q] + pending[q] * grp.ldb[q] if pending[q] >= 0 else NULL
+                b = bt + grp.btoff[q] + r * grp.ldb[q]
+                _sums(x + grp.xoff[q], wh + grp.whoff[q], b, pb, change[q], grp.n[q], tiny,
+                      &t, &h2)
+                w_new = <floating> _coordinate(w[q], colsum[r], inv_c[r], t, h2, l1, l2, floor)
+                if _below_floor(w[q], colsum[r], t, h2, l1, l2, floor) and (
+                        colsum[r] + l1 + l2 * floor >= _trial_sum(
+                            x + grp.xoff[q], wh + grp.whoff[q], b, floor - w[q], grp.n[q],
+                            tiny)):
+                    w_new = <floating> floor
+                change[q] = w_new - w[q]
+                pending[q] = r if change[q] != 0 else -1
+                w[q] = w_new
+                if fabs(change[q]) <= inner_rtol * w_new:
+                    done[q] = 1
+                else:
+                    active = active + 1
+            if active == 0:
+                break
+        for q in range(g):
+            a[grp.arow[q] * k + r] = w[q]
+            delta_sq += (w[q] - w0[q]) * (w[q] - w0[q])
+    return delta_sq
+
+
+def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not None,
+              const floating[::1] data not None, floating[:, ::1] A not None,
+              const floating[:, ::1] B not None, const double[::1] colsum not None,
+              double l1, double l2, double floor, double tiny, int max_inner,
+              double inner_rtol, int n_threads):
+    """One coordinate-descent pass over A, in place, for X CSR (r x c) IN ~= A B^T.
+
+    A (r x k) IN/OUT; B (c x k) IN; colsum (k) IN = the column sums of B (all its rows).
+    Rows go in groups (_rows) of at most GROUP_ROWS rows and GROUP_ENTRIES stored entries
+    (or one longer row), with their products (A B^T) at the stored entries and B there by
+    coordinate in the thread's buffer. Returns ||A_new - A_old||^2.
+    """
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, j, p, p0, length, c, ch, tid
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = GROUP_ENTRIES, stride
+    cdef Py_ssize_t used, end
+    cdef floating ftiny = <floating> tiny
+    cdef double part, result
+    cdef floating *all_buf
+    cdef floating *wh
+    cdef floating *bt
+    cdef const floating *brow
+    cdef double *partials
+    cdef double *inv_c
+    cdef Group *groups
+    cdef Group *grp
+    if colsum.shape[0] < k or B.shape[1] != k:
+        raise ValueError("colsum must have k entries and B k columns")
+    for i in range(r):
+        longest = max(longest, <Py_ssize_t> (indptr[i + 1] - indptr[i]))
+    stride = (longest * (k + 1) + 15) // 16 * 16 + 16  # no cache line shared by two threads
+    inv_c = _inverse_sums(colsum, k, l1)
+    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
+    groups = <Group *> malloc(n_threads * sizeof(Group))
+    partials = new_partials(n_chunks, 1)
+    if all_buf == NULL or partials == NULL or groups == NULL:
+        free(inv_c)
+        free(all_buf)
+        free(groups)
+        free(partials)
+        raise MemoryError()
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        wh = all_buf + tid * stride
+        bt = wh + longest
+        grp = groups + tid
+        for ch in prange(n_chunks, schedule='dynamic'):
+            part = 0.0
+            i = ch * CHUNK
+            end = min(r, (ch + 1) * CHUNK)
+            while i < end:
+                grp.size = 0
+                used = 0
+                while i < end and grp.size < GROUP_ROWS:
+                    p0 = indptr[i]
+                    length = indptr[i + 1] - p0
+                    if grp.size > 0 and used + length > GROUP_ENTRIES:
+                        break
+                    grp.n[grp.size] = length
+                    grp.xoff[grp.size] = p0
+                    grp.whoff[grp.size] = used
+                    grp.btoff[grp.size] = used * k
+                    grp.ldb[grp.size] = length
+                    grp.arow[grp.size] = i
+                    for p in range(length):
+                        j = indices[p0 + p]
+                        brow = &B[j, 0]
+                        wh[used + p] = <floating> dot(&A[i, 0], brow, k)
+                        for c in range(k):
+                            bt[used * k + c * length + p] = brow[c]
+                    used = used + length
+                    grp.size = grp.size + 1
+                    i = i + 1
+                part = part + _rows(grp, &data[0], wh, bt, &A[0, 0], k, &colsum[0], inv_c,
+                                    l1, l2, floor, ftiny, max_inner, inner_rtol)
+            partials[ch] = part
+    free(all_buf)
+    free(groups)
+    free(inv_c)
+    result = total(partials, n_chunks, 1, 0)
+    free(partials)
+    return result
+
+
+def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not None,
+                     const floating[:, ::1] Bt not None, const double[::1] colsum not None,
+                     double l1, double l2, double floor, double tiny, int max_inner,
+                     double inner_rtol, int n_threads):
+    """One coordinate-descent pass over A, in place, for V (m x n) IN ~= A B^T, by V's rows.
+
+    A (m x k) IN/OUT; Bt (k x n) IN = B transposed (each coordinate's entries contiguous);
+    colsum (k) IN = the row sums of Bt. Rows go in groups of DENSE_GROUP_ROWS (_rows), their
+    n products each in the thread's buffer. Returns ||A_new - A_old||^2.
+    """
+    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = A.shape[1], i, j, c, ch, tid, q
+    cdef Py_ssize_t n_chunks = (m + CHUNK - 1) // CHUNK, end
+    cdef Py_ssize_t stride = (DENSE_GROUP_ROWS * n + 15) // 16 * 16 + 16
+    cdef floating ftiny = <floating> tiny
+    cdef floating ac
+    cdef floating *row
+    cdef double part, result
+    cdef floating *all_buf
+    cdef floating *wh
+    cdef double *partials
+    cdef double *inv_c
+    cdef Group *groups
+    cdef Group *grp
+    if Bt.shape[0] != k or Bt.shape[1] != n or colsum.shape[0] < k or A.shape[0] != m:
+        raise ValueError("A must be (m x k), Bt (k x n) and colsum have k entries")
+    if n == 0 or k == 0:
+        return 0.0
+    inv_c = _inverse_sums(colsum, k, l1)
+    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
+    groups = <Group *> malloc(n_threads * sizeof(Group))
+    partials = new_partials(n_chunks, 1)
+    if all_buf == NULL or partials == NULL or groups == NULL:
+        free(inv_c)
+        free(all_buf)
+        free(groups)
+        free(partials)
+        raise MemoryError()
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        wh = all_buf + tid * stride
+        grp = groups + tid
+        for ch in prange(n_chunks, schedule='dynamic'):
+            part = 0.0
+            i = ch * CHUNK
+            end = min(m, (ch + 1) * CHUNK)
+            while i < end:
+                grp.size = min(<Py_ssize_t> DENSE_GROUP_ROWS, end - i)
+                for q in range(grp.size):
+                    grp.n[q] = n
+                    grp.xoff[q] = (i + q) * n
+                    grp.whoff[q] = q * n
+                    grp.btoff[q] = 0
+                    grp.ldb[q] = n
+                    grp.arow[q] = i + q
+                    row = wh + q * n
+                    for j in range(n):
+                        row[j] = 0
+                    for c in range(k):
+                        ac = A[i + q, c]
+                        for j in range(n):
+                            row[j] = row[j] + ac * Bt[c, j]
+                part = part + _rows(grp, &V[0, 0], wh, &Bt[0, 0], &A[0, 0], k, &colsum[0],
+                                    inv_c, l1, l2, floor, ftiny, max_inner, inner_rtol)
+                i = i + grp.size
+            partials[ch] = part
+    free(all_buf)
+    free(groups)
+    free(inv_c)
+    result = total(partials, n_chunks, 1, 0)
+    free(partials)
+    return result
+
+
+cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0,
+                          Py_ssize_t cw, floating *A, const floating *B, Py_ssize_t k,
+                          floating *wh, double *work, const double *colsum,
+                          const double *inv_c, double l1,
+                          double l2, double floor, floating tiny, int max_inner,
+                          double inner_rtol) noexcept nogil:
+    """Coordinate descent over rows c0..c0+cw-1 of A (n x k), the columns c0.. of V (m x n),
+    side by side: wh (m x cw) their products, walked down V's rows; work: 7 cw doubles.
+
+    Each column gets exactly the arithmetic it would get on its own (sums down the rows in
+    order, its own early exit: a column that has stopped takes no more steps). Returns
+    ||A_new - A_old||^2 over the block.
+    """
+    cdef double *t = work
+    cdef double *h2 = work + cw
+    cdef double *change = work + 2 * cw
+    cdef double *w0 = work + 3 * cw
+    cdef double *shift = work + 4 * cw  # floor - w of a column on trial at the floor, or 0
+    cdef Py_ssize_t r, _step, i, c, pending_r = -1
+    cdef bint moving
+    cdef int active
+    cdef floating b, pb, v, w, w_new
+    cdef double rcp, u, delta_sq = 0.0
+    cdef const floating *x
+    cdef floating *whi
+    cdef double *t_floor = work + 5 * cw  # T at the floor of a column on trial
+    cdef unsigned char *done = <unsigned char *> (work + 6 * cw)
+    cdef bint trial
+    gemm_rm(False, True, <int> m, <int> cw, <int> k, 1.0, B, <int> k, A + c0 * k, <int> k,
+            0.0, wh, <int> cw)
+    for r in range(k):
+        for c in range(cw):
+            w0[c] = A[(c0 + c) * k + r]
+            done[c] = 0
+        for _step in range(max_inner):
+            for c in range(cw):
+                t[c] = 0.0
+                h2[c] = 0.0
+            for i in range(m):
+                b = B[i * k + r]
+                whi = wh + i * cw
+                if pending_r >= 0:
+                    pb = B[i * k + pending_r]
+                    for c in range(cw):
+                        whi[c] = whi[c] + <floating> change[c] * pb
+                if b == 0:  # adds exact zeros
+                    continue
+                x = V + i * n + c0
+                for c in range(cw):
+                    v = whi[c]
+                    if v < tiny:
+                        v = tiny
+                    rcp = b / <double> v
+                    u = x[c] * rcp
+                    t[c] = t[c] + u
+                    h2[c] = h2[c] + u * rcp
+            trial = False
+            for c in range(cw):
+                shift[c] = 0.0
+                if not done[c] and _below_floor(A[(c0 + c) * k + r], colsum[r], t[c], h2[c],
+                                                l1, l2, floor):
+                    shift[c] = floor - A[(c0 + c) * k + r]
+                    trial = True
+            if trial:  # T at the floor of those columns
+                for c in range(cw):
+                    t_floor[c] = 0.0
+                for i in range(m):
+                    b = B[i * k + r]
+                    if b == 0:
+                        continue
+                    whi = wh + i * cw
+                    x = V + i * n + c0
+                    for c in range(cw):
+                        v = whi[c] + <floating> shift[c] * b
+                        if v < tiny:
+                            v = tiny
+                        t_floor[c] = t_floor[c] + x[c] * (b / <double> v)
+            moving = False
+            active = 0
+            for c in range(cw):
+                if done[c]:
+                    change[c] = 0.0
+                    continue
+                w = A[(c0 + c) * k + r]
+                if shift[c] != 0.0 and colsum[r] + l1 + l2 * floor >= t_floor[c]:
+                    w_new = <floating> floor
+                else:
+                    w_new = <floating> _coordinate(w, colsum[r], inv_c[r], t[c], h2[c], l1,
+                                                   l2, floor)
+                change[c] = <floating> (w_new - w)
+                A[(c0 + c) * k + r] = w_new
+                moving = moving or change[c] != 0
+                if fabs(change[c]) <= inner_rtol * w_new:
+                    done[c] = 1
+                else:
+                    active = active + 1
+            pending_r = r if moving else -1
+            if active == 0:
+                break
+        for c in range(cw):
+            u = A[(c0 + c) * k + r] - w0[c]
+            delta_sq += u * u
+    return delta_sq
+
+
+def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A not None,
+                        const floating[:, ::1] B not None, const double[::1] colsum not None,
+                        double l1, double l2, double floor, double tiny, int max_inner,
+                        double inner_rtol, Py_ssize_t col_block, int n_threads):
+    """One coordinate-descent pass over A, in place, for V^T ~= A B^T with V (m x n) IN
+    (V's columns are A's rows), V neither copied nor transposed.
+
+    A (n x k) IN/OUT; B (m x k) IN; colsum (k) IN = the column sums of B. Each task owns a
+    block of col_block columns of V, holds its m x col_block products in the thread's buffer
+    and walks down V's rows (_column_block). Returns ||A_new - A_old||^2, summed over the
+    blocks in order.
+    """
+    cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = A.shape[1], cb, n_blocks, t, c0, tid
+    cdef Py_ssize_t stride, wstride
+    cdef floating ftiny = <floating> tiny
+    cdef floating *all_buf
+    cdef double *all_work
+    cdef double result
+    cdef double *partials
+    cdef double *inv_c
+    if A.shape[0] != n or B.shape[0] != m or B.shape[1] != k or colsum.shape[0] < k:
+        raise ValueError("A must be (n x k), B (m x k) and colsum have k entries")
+    if n == 0 or k == 0:
+        return 0.0
+    cb = max(1, min(col_block, n))
+    n_blocks = (n + cb - 1) // cb
+    stride = (m * cb + 15) // 16 * 16 + 16
+    wstride = (7 * cb + 7) // 8 * 8 + 8
+    inv_c = _inverse_sums(colsum, k, l1)
+    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
+    all_work = <double *> malloc(n_threads * wstride * sizeof(double))
+    partials = new_partials(n_blocks, 1)
+    if all_buf == NULL or all_work == NULL or partials == NULL:
+        free(inv_c)
+        free(all_buf)
+        free(all_work)
+        free(partials)
+        raise MemoryError()
+    with nogil, parallel(num_threads=n_threads):
+        tid = threadid()
+        for t in prange(n_blocks, schedule='dynamic'):
+            c0 = t * cb
+            partials[t] = _column_block(&V[0, 0] if m > 0 else NULL, m, n, c0,
+                                        min(cb, n - c0), &A[0, 0], &B[0, 0] if m > 0 else NULL,
+                                        k, all_buf + tid * stride, all_work + tid * wstride,
+                                        &colsum[0], inv_c, l1, l2, floor, ftiny,
+                                        max_inner, inner_rtol)
+    free(all_buf)
+    free(all_work)
+    free(inv_c)
+    result = total(partials, n_blocks, 1, 0)
+    free(partials)
+    return result
