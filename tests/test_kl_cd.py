@@ -2,7 +2,6 @@
 solvers/kl_cd.py."""
 
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from nmfkit import NMF, ConvergenceWarning, rank_survey
-from nmfkit.core import spec as spec_module
 from nmfkit.core.matrix import Matrix
 from nmfkit.core.penalty import Penalty
 from nmfkit.core.spec import FitSpec
@@ -179,12 +177,16 @@ def test_solver_choice():
     assert FitSpec.from_params({"solver": "cd"}).solver == "hals"
     assert FitSpec.from_params({"beta_loss": KL, "solver": "mu"}).solver == "mu"
     assert FitSpec.from_params({"beta_loss": 1.5}).solver == "mu"
-    # the fronts that run only multiplicative updates keep them under 'auto', whatever
-    # 'auto' picks for KL
-    auto_cd = replace(FitSpec.from_params({"beta_loss": KL}), solver="cd")
-    assert auto_cd.multiplicative_kl().solver == "mu"
+    # 'auto' with KL: 'mu' for dense data, 'cd' for sparse; the fronts that run only
+    # multiplicative updates keep them under 'auto' for sparse data too
+    auto = FitSpec.from_params({"beta_loss": KL})
+    dense, csr = Matrix(counts()), Matrix(sp.csr_matrix(counts()))
+    assert auto.for_data(dense).solver == "mu" and auto.for_data(csr).solver == "cd"
+    assert auto.multiplicative_kl().for_data(csr).solver == "mu"
+    assert FitSpec.from_params({"beta_loss": KL, "solver": "mu"}).for_data(csr).solver == "mu"
     assert FitSpec.from_params({"beta_loss": KL, "solver": "cd"}).multiplicative_kl() \
-        .solver == "cd"
+        .for_data(csr).solver == "cd"
+    assert FitSpec.from_params({"beta_loss": 1.5}).for_data(csr).solver == "mu"
     with pytest.raises(ValueError, match="Frobenius and Kullback-Leibler"):
         FitSpec.from_params({"beta_loss": 1.5, "solver": "cd"})
     X = counts()
@@ -194,19 +196,18 @@ def test_solver_choice():
     assert FitSpec.from_params({"beta_loss": KL}).for_data(Matrix(X)).solver == "mu"
 
 
-@pytest.mark.parametrize("choice", ["cd", "mu"])
-def test_auto_runs_the_chosen_kl_solver(monkeypatch, choice):
-    monkeypatch.setattr(spec_module, "AUTO_KL_SOLVER", choice)
-    assert FitSpec.from_params({"beta_loss": KL}).solver == choice
-    X = counts()
+@pytest.mark.parametrize("kind,chosen", [("dense", "mu"), ("csr", "cd")])
+def test_auto_runs_the_chosen_kl_solver(kind, chosen):
+    X = counts() if kind == "dense" else sp.csr_matrix(counts())
     _, W_auto = fit(X, solver="auto")
-    _, W_chosen = fit(X, solver=choice)
+    _, W_chosen = fit(X, solver=chosen)
     np.testing.assert_array_equal(W_auto, W_chosen)
+    other = "cd" if chosen == "mu" else "mu"
+    assert not np.array_equal(W_auto, fit(X, solver=other)[1])
 
 
-def test_survey_and_stream_keep_mu_under_auto(monkeypatch):
-    monkeypatch.setattr(spec_module, "AUTO_KL_SOLVER", "cd")
-    X = counts(30, 20, 3, seed=6) + 1.0
+def test_survey_and_stream_keep_mu_under_auto():
+    X = sp.csr_matrix(counts(30, 20, 3, seed=6) + 1.0)  # sparse: 'auto' alone would run 'cd'
     kw = dict(n_runs=2, beta_loss=KL, random_state=0, max_iter=20, stability=False)
     assert rank_survey(X, [2], **kw).table() == rank_survey(X, [2], solver="mu", **kw).table()
     auto = NMF(3, beta_loss=KL, random_state=0).partial_fit(X)

@@ -35,9 +35,11 @@ from .random import check_random_state
 
 __all__ = ["PARAMETER_CONSTRAINTS", "FitSpec", "default_init", "resolve_rank"]
 
-# What 'auto' runs for the KL loss of fully observed data ('cd' or 'mu'). The rank survey,
-# partial_fit and the cluster keep 'mu' whatever it is (FitSpec.multiplicative_kl).
-AUTO_KL_SOLVER = "mu"
+# 'auto' runs coordinate descent for the KL loss of fully observed SPARSE data, which it
+# reaches scikit-learn MU's objective sooner than 'mu' does (benchmarks/kl_cd.py: 2.6x on
+# the WordNet corpus; 1.4x on a random CSR), and 'mu' on dense data, where a pass of
+# coordinate descent costs more than it gains. The rank survey, partial_fit and the cluster
+# keep 'mu' (FitSpec.multiplicative_kl).
 
 
 class Constraint(NamedTuple):
@@ -196,6 +198,7 @@ class FitSpec:
     orthogonal: Any = None   # None, 'W' (columns of W orthogonal) or 'H' (rows of H)
     sparseness_W: Any = None  # None, or the Hoyer sparseness every column of W must have
     sparseness_H: Any = None  # None, or the Hoyer sparseness every row of H must have
+    auto_kl_cd: bool = True  # 'auto' may run 'cd' for sparse KL (see multiplicative_kl)
 
     @classmethod
     def from_params(cls, params):
@@ -211,10 +214,8 @@ class FitSpec:
         beta = values.pop("beta_loss")
         solver_name = values["solver"]
         solver = values["solver"]
-        if solver == "auto":
-            # KL stays on 'mu': 'cd' was not faster to a given objective on the WordNet
-            # corpus (benchmarks/kl_cd.py); AUTO_KL_SOLVER names the choice
-            solver = "ehals" if beta == 2.0 else AUTO_KL_SOLVER if beta == 1.0 else "mu"
+        if solver == "auto":  # KL: 'mu' here, 'cd' for sparse data (for_data)
+            solver = "ehals" if beta == 2.0 else "mu"
         if solver == "cd" and beta not in CD_BETAS:
             raise ValueError(f"solver='cd' minimizes the Frobenius and Kullback-Leibler losses "
                              f"only; use solver='mu' for beta_loss="
@@ -257,19 +258,21 @@ class FitSpec:
         return loss_name(self.beta)
 
     def multiplicative_kl(self):
-        """The spec with 'auto' resolved to the multiplicative updates for KL, as before
-        coordinate descent existed: for the fronts that reproduce Brunet's updates (the rank
-        survey) or run only those (the streaming update, the cluster)."""
-        if self.solver_name == "auto" and self.solver == "cd":
-            return replace(self, solver="mu")
-        return self
+        """The spec with 'auto' kept on the multiplicative updates for KL, also for sparse
+        data: for the fronts that reproduce Brunet's updates (the rank survey) or run only
+        those (the streaming update, the cluster)."""
+        return replace(self, auto_kl_cd=False)
 
     def for_data(self, M):
-        """The spec for the prepared data M (a Matrix): missing values take solver 'mu'
-        under 'auto'; a loss or solver the data does not allow is a ValueError."""
+        """The spec for the prepared data M (a Matrix): under 'auto', missing values take
+        solver 'mu' and the KL loss of sparse data 'cd'; a loss or solver the data does not
+        allow is a ValueError."""
         spec = self
         if M.masked and self.solver_name == "auto":
             spec = replace(self, solver="mu")
+        elif (self.solver_name == "auto" and self.beta == 1.0 and M.kind == "csr"
+              and self.auto_kl_cd and not self.constrained):
+            spec = replace(self, solver="cd")  # see the note at the top
         if spec.beta <= 0 and M.has_zero():
             raise ValueError(f"When beta_loss <= 0 (here {spec.beta:g}) and X contains zeros, "
                              "the divergence is undefined and the solver may diverge. Add a "

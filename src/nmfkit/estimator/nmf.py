@@ -109,8 +109,9 @@ class NMF(NMFTags, NamesMixin, TransformerBase, EstimatorBase):
         need n_components <= min(n_samples, n_features).
     solver : {'auto', 'mu', 'amu', 'hals', 'ehals', 'cd'}, default='auto'
         The algorithm. scikit-learn has 'cd' (its default) and 'mu'; nmfkit's default is
-        'auto': 'ehals' for the Frobenius loss of fully observed data, 'mu' otherwise (and
-        with missing values). 'mu': the multiplicative updates of Lee & Seung [1]_ and
+        'auto': 'ehals' for the Frobenius loss of fully observed data, 'cd' for the
+        Kullback-Leibler loss of fully observed sparse data, 'mu' otherwise (and with
+        missing values). 'mu': the multiplicative updates of Lee & Seung [1]_ and
         Fevotte & Idier [2]_, every loss. 'amu': accelerated MU (Gillis & Glineur [3]_),
         the update repeated on the same products; the same as 'mu' for losses other than
         Frobenius. 'hals' (alias 'cd', scikit-learn's name for the same coordinate

@@ -8,9 +8,9 @@ stopping rule, the history, verbose and the callback are the alternating iterati
 (Progress). A pass gains far more than a multiplicative update (one majorization step for
 all coordinates at once): on the WordNet corpus it reaches scikit-learn MU's objective in
 about 8x fewer passes. But it costs more: one division per stored entry, coordinate and
-Newton step (k * MAX_INNER per entry, against the multiplicative update's one), so in time
-it is not yet faster than MU, and solver='auto' keeps MU for KL (core/spec.py
-AUTO_KL_SOLVER; benchmarks/kl_cd.py measures both).
+Newton step (k * MAX_INNER per entry, against the multiplicative update's one). On sparse
+counts it is the faster in time (solver='auto' picks it there: core/spec.py), on dense data
+MU is (benchmarks/kl_cd.py measures both).
 """
 
 import numpy as np
