@@ -7,10 +7,10 @@ refactoring changes no result.
 
 The grid: every loss and solver that goes together, dense (C and Fortran order) and CSR,
 float32 and float64, missing values, penalties, restarts, every init, transform, the
-streaming update and non_negative_factorization; with --dask also fits on a 2-worker
-LocalCluster. Results are the same bits on any thread count, but they may change with the
-versions of NumPy, SciPy and the BLAS: compare only records made with the same versions
-(the file keeps them).
+streaming update, non_negative_factorization, orthogonal and sparse NMF and a rank survey;
+with --dask also fits on a 2-worker LocalCluster. Results are the same bits on any thread
+count, but they may change with the versions of NumPy, SciPy and the BLAS: compare only
+records made with the same versions (the file keeps them).
 """
 
 import argparse
@@ -48,10 +48,17 @@ def layouts(dtype):
     return {"C": V, "F": np.asfortranarray(V), "csr": sp.csr_matrix(V)}
 
 
+def survey_arrays(survey):
+    """A rank survey's measures and consensus matrices, as arrays."""
+    measures = [np.asarray(getattr(survey, name), dtype=np.float64)
+                for name in ("cophenetic", "dispersion", "evar", "rss", "objective")]
+    return measures + [np.asarray(survey.consensus[k]) for k in survey.ks]
+
+
 def cases():
     """(name, thunk returning arrays) for every fit of the grid."""
     out = []
-    losses = {"frobenius": ("mu", "amu", "hals", "ehals"), "kullback-leibler": ("mu",),
+    losses = {"frobenius": ("mu", "amu", "hals", "ehals"), "kullback-leibler": ("mu", "cd"),
               1.5: ("mu",)}
     for dtype in (np.float64, np.float32):
         for layout, X in layouts(dtype).items():
@@ -93,6 +100,19 @@ def cases():
                                for i in ("random", "nndsvd", "nndsvda", "nndsvdar", "spa")],
         "non_negative_factorization": lambda: nmfkit.non_negative_factorization(
             V, n_components=4, max_iter=40, random_state=0)[:2],
+        "auto/kl/csr": lambda: NMF(4, beta_loss="kullback-leibler", max_iter=60,
+                                   random_state=0).fit_transform(sp.csr_matrix(V)),
+        "penalties/kl/cd": lambda: NMF(4, beta_loss="kullback-leibler", solver="cd",
+                                       alpha_W=0.01, alpha_H=0.02, l1_ratio=0.3, max_iter=60,
+                                       random_state=0).fit_transform(V),
+        "orthogonal=W": lambda: NMF(4, orthogonal="W", max_iter=60,
+                                    random_state=0).fit_transform(V),
+        "orthogonal=H/csr": lambda: NMF(4, orthogonal="H", max_iter=60,
+                                        random_state=0).fit_transform(sp.csr_matrix(V)),
+        "sparseness_H=0.6": lambda: NMF(4, sparseness_H=0.6, max_iter=60,
+                                        random_state=0).fit_transform(V),
+        "rank_survey": lambda: survey_arrays(nmfkit.rank_survey(V, [2, 3], n_runs=4,
+                                                                max_iter=40, random_state=0)),
         "update_H=False": lambda: nmfkit.non_negative_factorization(
             V, H=NMF(4, max_iter=20, random_state=0).fit(V).components_, n_components=4,
             update_H=False)[0],
