@@ -200,6 +200,9 @@ def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback, comp
     components: None, or a float64 array (n_runs * k, n) that receives each run's H (rows
     r*k .. r*k + k - 1 for run r; internal scaling, the same up to one factor)."""
     floor = spec.floor_value(M, k)
+    # a run's objective is only read at its end (the best run, the callback): with tol=0
+    # nothing stops a run early, and the checks in between would only fill its history
+    check_every = spec.check_every if spec.tol > 0 else max(1, spec.max_iter)
     labels = np.empty((n_runs, M.shape[0]), dtype=np.intp)
     best, best_run, n_unconverged = None, 0, 0
     jobs = []  # every start drawn first, in the order of the runs
@@ -208,7 +211,7 @@ def _runs_of_rank(M, V_init, spec, k, n_runs, init, rng, penalty, callback, comp
         Wi, Hti = M.to_internal(W0, H0, scaled=True)
         jobs.append(functools.partial(run, M, Wi, Hti, beta=spec.beta, solver=spec.solver,
                                       max_iter=spec.max_iter, tol=spec.tol, penalty=penalty,
-                                      floor=floor, check_every=spec.check_every))
+                                      floor=floor, check_every=check_every))
     # side by side when one run cannot use the threads; the results come back in order
     for r, res in enumerate(run_starts(jobs, plan_starts(M, k, spec.beta, n_runs))):
         n_unconverged += not res.converged and spec.tol > 0
