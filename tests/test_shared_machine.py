@@ -51,6 +51,10 @@ def test_free_cpus_counts_other_processes_not_this_one(monkeypatch):
     # a task seen in one look only (a passing process) does not count: the fewest seen does
     fake_queue(monkeypatch, [3, 0, 3])
     assert free_cpus() == n
+    # nor one that lasts three looks (the worker threads of a batch of starts, ending): the
+    # looks are spread over a few milliseconds
+    fake_queue(monkeypatch, [2, 2, 2, 0, 2])
+    assert free_cpus() == n
     # this process's own runnable threads (the caller, spinning OpenMP workers) are not busy
     monkeypatch.setattr(threads, "_runnable_total", lambda: 3)
     monkeypatch.setattr(threads, "_runnable_own", lambda: 3)

@@ -34,9 +34,12 @@ MIN_WORK_PER_THREAD = 200_000
 FOLLOW_LOAD_ENV = "NMFKIT_FOLLOW_LOAD"
 # How often a long fit looks again at the CPUs free (seconds).
 LOAD_RECHECK_SECONDS = 0.25
-# Quick looks at the run queue per estimate; the fewest busy CPUs seen counts (a process that
-# is busy for real is runnable in every look, a short-lived one is not).
-_LOOKS = 3
+# Looks at the run queue per estimate, this many seconds apart; the fewest busy CPUs seen
+# counts (a process that is busy for real is runnable in every look, a short-lived one, or a
+# thread of this process that is just ending, is not). Back-to-back looks were fooled by the
+# worker threads of a batch of starts ending: the next batch ran one by one.
+_LOOKS = 5
+_LOOK_GAP = 0.001
 
 _lock = threading.Lock()
 _depth = 0
@@ -111,16 +114,19 @@ def free_cpus():
     """CPUs of this process's affinity mask that no other process keeps busy now, or None
     where that cannot be read (not Linux).
 
-    The run queue is looked at a few times in quick succession and the fewest tasks of other
-    processes seen there count: a CPU-bound neighbour is runnable at every look, a passing
-    one is not. This process's own threads (the caller, OpenMP workers still spinning after
-    their last region, other fits) are left out; fits in several Python threads of this
-    process share what is free through LoadFollower.
+    The run queue is looked at up to _LOOKS times, _LOOK_GAP seconds apart (once when it
+    shows nothing busy), and the fewest tasks of other processes seen there count: a
+    CPU-bound neighbour is runnable at every look, a passing one is not. This process's own
+    threads (the caller, OpenMP workers still spinning after their last region, other
+    fits) are left out; fits in several Python threads of this process share what is free
+    through LoadFollower.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
         busy = cpus
-        for _ in range(_LOOKS):
+        for look in range(_LOOKS):
+            if look:
+                time.sleep(_LOOK_GAP)
             busy = min(busy, _runnable_total() - _runnable_own())
             if busy <= 0:
                 break
