@@ -224,7 +224,8 @@ def test_plan_starts(monkeypatch):
     monkeypatch.setattr(many.LoadFollower, "now", lambda self: min(free["cpus"], self.cap))
     monkeypatch.setattr(many, "effective_n_threads", lambda: 4)
     monkeypatch.setattr(many.LoadFollower, "__init__",
-                        lambda self, work=None: setattr(self, "cap", many.effective_n_threads()))
+                        lambda self, work=None, spread=False: setattr(
+                            self, "cap", many.effective_n_threads()))
     assert many.plan_starts(M, 3, 1.0, 10) == (4, 1)
     free["cpus"] = 2  # two CPUs busy elsewhere: two starts at once
     assert many.plan_starts(M, 3, 1.0, 10) == (2, 1)

@@ -55,6 +55,13 @@ def test_free_cpus_counts_other_processes_not_this_one(monkeypatch):
     # looks are spread over a few milliseconds
     fake_queue(monkeypatch, [2, 2, 2, 0, 2])
     assert free_cpus() == n
+    # (a fit, which looks again in a quarter second, looks back to back: it never sleeps)
+    fake_queue(monkeypatch, [2, 2, 2, 0, 2])
+    sleeps = []
+    monkeypatch.setattr(threads.time, "sleep", sleeps.append)
+    assert free_cpus(spread=False) == n and sleeps == []
+    fake_queue(monkeypatch, [2, 2, 2, 0, 2])
+    assert free_cpus() == n and len(sleeps) == 3
     # this process's own runnable threads (the caller, spinning OpenMP workers) are not busy
     monkeypatch.setattr(threads, "_runnable_total", lambda: 3)
     monkeypatch.setattr(threads, "_runnable_own", lambda: 3)
@@ -153,7 +160,7 @@ def alternating_queue(monkeypatch):
     monkeypatch.setattr(threads, "LOAD_RECHECK_SECONDS", 0.0)
     state = {"free": 0}
 
-    def free():
+    def free(spread=True):
         state["free"] = cpus() - state["free"]
         return state["free"]
 

@@ -110,12 +110,13 @@ def _runnable_own():
     return count
 
 
-def free_cpus():
+def free_cpus(spread=True):
     """CPUs of this process's affinity mask that no other process keeps busy now, or None
     where that cannot be read (not Linux).
 
-    The run queue is looked at up to _LOOKS times, _LOOK_GAP seconds apart (once when it
-    shows nothing busy), and the fewest tasks of other processes seen there count: a
+    The run queue is looked at up to _LOOKS times, _LOOK_GAP seconds apart (back to back
+    with spread=False; once when it shows nothing busy), and the fewest tasks of other
+    processes seen there count: a
     CPU-bound neighbour is runnable at every look, a passing one is not. This process's own
     threads (the caller, OpenMP workers still spinning after their last region, other
     fits) are left out; fits in several Python threads of this process share what is free
@@ -125,7 +126,7 @@ def free_cpus():
         cpus = len(os.sched_getaffinity(0))
         busy = cpus
         for look in range(_LOOKS):
-            if look:
+            if look and spread:
                 time.sleep(_LOOK_GAP)
             busy = min(busy, _runnable_total() - _runnable_own())
             if busy <= 0:
@@ -148,10 +149,13 @@ class LoadFollower:
     thread count, so this is a pure speed choice; NMFKIT_FOLLOW_LOAD=0 turns it off.
     """
 
-    def __init__(self, work=None):
+    def __init__(self, work=None, spread=False):
         """work: the flops of the fit's largest kernel call; when they are too few for a
-        second thread (threads_for), the load is not looked at."""
+        second thread (threads_for), the load is not looked at. spread: look at the run
+        queue over a few milliseconds (free_cpus), for a decision that holds long (how many
+        starts run side by side); a fit looks again soon anyway and does not wait."""
         self.cap = effective_n_threads()
+        self.spread = spread
         self.follow = (self.cap > 1 and os.environ.get(FOLLOW_LOAD_ENV, "1") != "0"
                        and (work is None or threads_for(work, self.cap) > 1))
         self._next = 0.0
@@ -165,7 +169,7 @@ class LoadFollower:
         t = time.monotonic()
         if t >= self._next:
             self._next = t + LOAD_RECHECK_SECONDS
-            free = free_cpus()
+            free = free_cpus(self.spread)
             if free is None:
                 self.n_threads = self.cap
             else:

@@ -68,7 +68,9 @@ def plan_starts(M, k, beta, n_starts, per_iteration_output=False):
     work = start_work(M, k, beta)
     if threads_for(work / BUSY_FACTOR, n_threads) >= n_threads:
         return alone  # a lone start keeps every thread busy
-    free = LoadFollower().now()  # the CPUs other processes leave free (core.threads)
+    # the CPUs other processes leave free (core.threads), looked at over a few ms: the
+    # decision holds for the whole batch
+    free = LoadFollower(spread=True).now()
     if free < 2:
         return alone  # each start then follows the load on its own
     at_once = min(free, n_starts)
