@@ -277,9 +277,14 @@ class Matrix:
         return int(max(16, min(256, -(-n // 8))))
 
     # -- products ------------------------------------------------------------------------
+    def product_work(self, k):
+        """The flops of one product of V with a factor of rank k (multiply): the work the
+        solvers weigh the machine's load against (core.threads.LoadFollower)."""
+        return 2.0 * self.nnz * k
+
     def multiply(self, B, out, h_side, n_threads):
         """out = V B (h_side false, B = Ht) or V^T B (h_side true, B = W): Frobenius numerators."""
-        n_threads = threads_for(2.0 * self.nnz * B.shape[1], n_threads)
+        n_threads = threads_for(self.product_work(B.shape[1]), n_threads)
         if self.kind == "dense":
             dense.matmul(self.V, B, out, h_side, n_threads)
         else:

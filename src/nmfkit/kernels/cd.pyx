@@ -101,15 +101,44 @@ cdef inline double _trial_sum(const floating *x, const floating *wh, const float
     return t0 + t1
 
 
-cdef double *_inverse_sums(const double[::1] colsum, Py_ssize_t k, double l1) except NULL:
-    """1 / (colsum + l1) per coordinate (0 where that is not positive); free() it."""
-    cdef double *inv = <double *> malloc((k if k > 0 else 1) * sizeof(double))
+cdef struct Workspace:
+    # what every pass allocates: 1 / (S_r + l1) per coordinate (0 where that is not
+    # positive), the threads' scratch rows (buf) and their groups or sums (extra), and one
+    # partial sum per chunk of rows or block of columns
+    double *inv_c
+    void *buf
+    void *extra
+    double *partials
+    Py_ssize_t n_chunks
+
+
+cdef int _open(Workspace *ws, const double[::1] colsum, Py_ssize_t k, double l1,
+               size_t buf_bytes, size_t extra_bytes, Py_ssize_t n_chunks) except -1:
+    """Allocate ws (MemoryError, with nothing left allocated, if that fails)."""
     cdef Py_ssize_t r
-    if inv == NULL:
+    ws.n_chunks = n_chunks
+    ws.inv_c = <double *> malloc((k if k > 0 else 1) * sizeof(double))
+    ws.buf = malloc(buf_bytes if buf_bytes > 0 else 1)
+    ws.extra = malloc(extra_bytes if extra_bytes > 0 else 1)
+    ws.partials = new_partials(n_chunks, 1)
+    if ws.inv_c == NULL or ws.buf == NULL or ws.extra == NULL or ws.partials == NULL:
+        _close(ws)
         raise MemoryError()
     for r in range(k):
-        inv[r] = 1.0 / (colsum[r] + l1) if colsum[r] + l1 > 0.0 else 0.0
-    return inv
+        ws.inv_c[r] = 1.0 / (colsum[r] + l1) if colsum[r] + l1 > 0.0 else 0.0
+    return 0
+
+
+cdef double _close(Workspace *ws) noexcept:
+    """Free ws; returns the sum of its partials, in chunk order (0 if it has none)."""
+    cdef double result = 0.0
+    if ws.partials != NULL:
+        result = total(ws.partials, ws.n_chunks, 1, 0)
+    free(ws.inv_c)
+    free(ws.buf)
+    free(ws.extra)
+    free(ws.partials)
+    return result
 
 
 cdef inline void _sums(const floating *x, floating *wh, const floating *b,
@@ -239,13 +268,14 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = GROUP_ENTRIES, stride
     cdef Py_ssize_t used, end
     cdef floating ftiny = <floating> tiny
-    cdef double part, result
+    cdef double part
     cdef floating *all_buf
     cdef floating *wh
     cdef floating *bt
     cdef const floating *brow
     cdef double *partials
     cdef double *inv_c
+    cdef Workspace ws
     cdef Group *groups
     cdef Group *grp
     if colsum.shape[0] < k or B.shape[1] != k:
@@ -253,16 +283,10 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     for i in range(r):
         longest = max(longest, <Py_ssize_t> (indptr[i + 1] - indptr[i]))
     stride = (longest * (k + 1) + 15) // 16 * 16 + 16  # no cache line shared by two threads
-    inv_c = _inverse_sums(colsum, k, l1)
-    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
-    groups = <Group *> malloc(n_threads * sizeof(Group))
-    partials = new_partials(n_chunks, 1)
-    if all_buf == NULL or partials == NULL or groups == NULL:
-        free(inv_c)
-        free(all_buf)
-        free(groups)
-        free(partials)
-        raise MemoryError()
+    _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
+          n_threads * sizeof(Group), n_chunks)
+    all_buf, groups = <floating *> ws.buf, <Group *> ws.extra
+    inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         wh = all_buf + tid * stride
@@ -298,12 +322,7 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
                 part = part + _rows(grp, &data[0], wh, bt, &A[0, 0], k, &colsum[0], inv_c,
                                     l1, l2, floor, ftiny, max_inner, inner_rtol)
             partials[ch] = part
-    free(all_buf)
-    free(groups)
-    free(inv_c)
-    result = total(partials, n_chunks, 1, 0)
-    free(partials)
-    return result
+    return _close(&ws)
 
 
 def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not None,
@@ -322,27 +341,22 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
     cdef floating ftiny = <floating> tiny
     cdef floating ac
     cdef floating *row
-    cdef double part, result
+    cdef double part
     cdef floating *all_buf
     cdef floating *wh
     cdef double *partials
     cdef double *inv_c
+    cdef Workspace ws
     cdef Group *groups
     cdef Group *grp
     if Bt.shape[0] != k or Bt.shape[1] != n or colsum.shape[0] < k or A.shape[0] != m:
         raise ValueError("A must be (m x k), Bt (k x n) and colsum have k entries")
     if n == 0 or k == 0:
         return 0.0
-    inv_c = _inverse_sums(colsum, k, l1)
-    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
-    groups = <Group *> malloc(n_threads * sizeof(Group))
-    partials = new_partials(n_chunks, 1)
-    if all_buf == NULL or partials == NULL or groups == NULL:
-        free(inv_c)
-        free(all_buf)
-        free(groups)
-        free(partials)
-        raise MemoryError()
+    _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
+          n_threads * sizeof(Group), n_chunks)
+    all_buf, groups = <floating *> ws.buf, <Group *> ws.extra
+    inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         wh = all_buf + tid * stride
@@ -371,12 +385,7 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
                                     inv_c, l1, l2, floor, ftiny, max_inner, inner_rtol)
                 i = i + grp.size
             partials[ch] = part
-    free(all_buf)
-    free(groups)
-    free(inv_c)
-    result = total(partials, n_chunks, 1, 0)
-    free(partials)
-    return result
+    return _close(&ws)
 
 
 cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0,
@@ -501,9 +510,9 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
     cdef floating ftiny = <floating> tiny
     cdef floating *all_buf
     cdef double *all_work
-    cdef double result
     cdef double *partials
     cdef double *inv_c
+    cdef Workspace ws
     if A.shape[0] != n or B.shape[0] != m or B.shape[1] != k or colsum.shape[0] < k:
         raise ValueError("A must be (n x k), B (m x k) and colsum have k entries")
     if n == 0 or k == 0:
@@ -512,16 +521,10 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
     n_blocks = (n + cb - 1) // cb
     stride = (m * cb + 15) // 16 * 16 + 16
     wstride = (7 * cb + 7) // 8 * 8 + 8
-    inv_c = _inverse_sums(colsum, k, l1)
-    all_buf = <floating *> malloc(n_threads * stride * sizeof(floating))
-    all_work = <double *> malloc(n_threads * wstride * sizeof(double))
-    partials = new_partials(n_blocks, 1)
-    if all_buf == NULL or all_work == NULL or partials == NULL:
-        free(inv_c)
-        free(all_buf)
-        free(all_work)
-        free(partials)
-        raise MemoryError()
+    _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
+          n_threads * wstride * sizeof(double), n_blocks)
+    all_buf, all_work = <floating *> ws.buf, <double *> ws.extra
+    inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         for t in prange(n_blocks, schedule='dynamic'):
@@ -531,9 +534,4 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
                                         k, all_buf + tid * stride, all_work + tid * wstride,
                                         &colsum[0], inv_c, l1, l2, floor, ftiny,
                                         max_inner, inner_rtol)
-    free(all_buf)
-    free(all_work)
-    free(inv_c)
-    result = total(partials, n_blocks, 1, 0)
-    free(partials)
-    return result
+    return _close(&ws)

@@ -154,7 +154,7 @@ def _run(M, W, Ht, *, beta, solver, max_iter, tol, penalty, floor, check_every=1
     first = M.w_side
     order = [first, OTHER_SIDE[first]] if update_h else [first]
     k = W.shape[1]
-    load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
+    load = LoadFollower(work=M.product_work(k))
     if (solver == "mu" and _COMPILED_LOOP[0] and not load.follow and verbose == 0
             and callback is None and M.kind == "dense"
             and isinstance(loss, (Frobenius, KullbackLeibler))

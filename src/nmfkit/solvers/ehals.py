@@ -42,7 +42,7 @@ def run_extrapolated(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10,
     None, or the RandomState drawing the column order of each HALS sweep."""
     loss = Frobenius()
     k = W.shape[1]
-    load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
+    load = LoadFollower(work=M.product_work(k))
     out = {"w": W, "h": Ht}
     # the smaller factor goes first: its extrapolated point is the one also kept aside
     first = "h" if Ht.shape[0] < W.shape[0] else "w"

@@ -46,7 +46,7 @@ def _run_kl_cd(M, W, Ht, *, penalty, floor, max_iter, tol, check_every=10, verbo
     """Coordinate-descent iterations of the KL divergence of fully observed data M from
     internal (W, Ht), in place; the stopping rule and history of solvers.alternating.run."""
     loss = KullbackLeibler()
-    load = LoadFollower(work=2.0 * M.nnz * W.shape[1])  # the CPUs free (core.threads)
+    load = LoadFollower(work=M.product_work(W.shape[1]))  # the CPUs free (core.threads)
     n_threads = load.now()
     factors = {"w": W, "h": Ht}
     first = M.w_side
@@ -81,7 +81,7 @@ def _solve_w_cd(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     if beta != 1.0 or M.masked:
         raise ValueError("coordinate descent solves the KL loss of fully observed data only")
     loss = KullbackLeibler()
-    load = LoadFollower(work=2.0 * M.nnz * W.shape[1])
+    load = LoadFollower(work=M.product_work(W.shape[1]))
     factors = {"w": W, "h": Ht}
     s = M.w_side
     A = factors[s]

@@ -32,7 +32,7 @@ def _solve_w(M, W, Ht, *, beta, penalty, floor, max_iter, rtol=1e-7):
     A, B = factors[s], factors[OTHER_SIDE[s]]
     num = np.empty_like(A)
     k = A.shape[1]
-    load = LoadFollower(work=2.0 * M.nnz * k)  # the products' work: see Matrix.multiply
+    load = LoadFollower(work=M.product_work(k))
     n_threads = load.now()
 
     def step_threads():
