@@ -13,11 +13,12 @@ same either way.
 """
 
 import os
+import sys
 import threading
 import time
 from contextlib import contextmanager
 
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..kernels.steps import HAVE_OPENMP, max_threads
 
@@ -44,6 +45,7 @@ _LOOK_GAP = 0.001
 _lock = threading.Lock()
 _depth = 0
 _limiter = None
+_blas = {"controller": None, "modules": -1}  # _blas_controller's scan, and when it was made
 _fitting = {}  # Python thread ident -> depth of its blas_single_threaded blocks: fits running
 
 
@@ -189,6 +191,16 @@ def _release_blas_control():
         pass
 
 
+def _blas_controller():
+    """threadpoolctl's controller of the BLAS libraries loaded. Its scan of every loaded
+    library costs milliseconds (more than a whole fit of a small matrix), so it is kept, and
+    made again only when an import since may have loaded another library. Under _lock."""
+    if _blas["controller"] is None or _blas["modules"] != len(sys.modules):
+        _blas["controller"] = ThreadpoolController().select(user_api="blas")
+        _blas["modules"] = len(sys.modules)
+    return _blas["controller"]
+
+
 @contextmanager
 def blas_single_threaded():
     """Hold BLAS to one thread while the kernels run; nested and concurrent uses share it.
@@ -202,7 +214,7 @@ def blas_single_threaded():
     with _lock:
         if _depth == 0:
             _release_blas_control()
-            _limiter = threadpool_limits(1, user_api="blas")
+            _limiter = _blas_controller().limit(limits=1)
         _depth += 1
         _fitting[me] = _fitting.get(me, 0) + 1
     try:
