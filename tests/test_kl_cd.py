@@ -32,13 +32,18 @@ def readonly(a):
     return a
 
 
-def reference_pass(X, A, B, l1, l2, floor, tiny, max_inner, inner_rtol):
-    """One pass over the rows of A for X ~= A B^T, written from the formulas (float64)."""
+def reference_pass(X, A, B, l1, l2, floor, tiny, max_inner, inner_rtol, skip=True):
+    """One pass over the rows of A for X ~= A B^T, written from the formulas (float64);
+    skip=False: without the rule that skips a coordinate at the floor (for checking that a
+    case exercises it)."""
     A = A.copy()
     S = B.sum(axis=0)
     for i in range(A.shape[0]):
+        T_start = (X[i] / np.maximum(A[i] @ B.T, tiny)) @ B  # every coordinate's T
         for r in range(A.shape[1]):
             w = A[i, r]
+            if skip and w <= floor and S[r] + l1 + l2 * w > T_start[r]:
+                continue  # at the floor, sloping up at the row's start: skipped
             for _ in range(max_inner):
                 wh = np.maximum(A[i] @ B.T, tiny)
                 T = np.sum(X[i] * B[:, r] / wh)
@@ -52,7 +57,8 @@ def reference_pass(X, A, B, l1, l2, floor, tiny, max_inner, inner_rtol):
                     new = floor
                 elif w - g / h < floor and S[r] + l1 + l2 * floor >= np.sum(
                         X[i] * B[:, r] / np.maximum(wh + (floor - w) * B[:, r], tiny)):
-                    new = floor  # Newton overshoots the floor, where the slope is >= 0
+                    A[i, r] = floor  # Newton overshoots the floor, where the slope is >= 0:
+                    break  # the floor is the minimizer
                 else:  # Newton, or the majorizer's minimizer if it is nearer w
                     c = S[r] + l1
                     majorizer = 2 * T * w / (c + np.sqrt(c * c + 4 * l2 * T * w))
@@ -71,7 +77,10 @@ def test_one_pass_matches_the_reference(kind, h_side, l1, l2, floor):
     X = counts(23, 17, 3)
     rng = np.random.default_rng(1)
     W, Ht = rng.random((23, 3)) + 0.05, rng.random((17, 3)) + 0.05
-    W[0, 1] = Ht[2, 0] = floor  # at the floor
+    # a third of each factor at the floor: some coordinates there slope up at the start of
+    # their row (skipped), some down (they move)
+    W[rng.random(W.shape) < 0.33] = floor
+    Ht[rng.random(Ht.shape) < 0.33] = floor
     M = Matrix(sp.csr_matrix(X) if kind == "csr" else X)
     A_ref = (reference_pass(X.T, Ht, W, l1, l2, floor, M.tiny, 3, 1e-2) if h_side
              else reference_pass(X, W, Ht, l1, l2, floor, M.tiny, 3, 1e-2))
@@ -83,6 +92,26 @@ def test_one_pass_matches_the_reference(kind, h_side, l1, l2, floor):
     A = Ht if h_side else W
     np.testing.assert_allclose(A, A_ref, rtol=1e-12, atol=1e-14)
     assert delta > 0
+
+
+@pytest.mark.parametrize("kind", ["dense", "csr"])
+@pytest.mark.parametrize("h_side", [False, True])
+def test_a_coordinate_at_the_floor_is_skipped_by_its_slope_at_the_start(kind, h_side):
+    # The first two coordinates start 5x too large and shrink during the pass, which lowers
+    # the products and steepens the third coordinate's descent: some rows' third coordinate
+    # slopes up at the start of the row (skipped) but down by the time it is visited.
+    X = counts(23, 17, 3)
+    rng = np.random.default_rng(1)
+    W, Ht = rng.random((23, 3)) + 0.05, rng.random((17, 3)) + 0.05
+    A, B, Xa = (Ht, W, X.T) if h_side else (W, Ht, X)
+    A[:, :2] *= 5.0
+    A[:, 2] = floor = 1e-3
+    M = Matrix(sp.csr_matrix(X) if kind == "csr" else X)
+    A_ref = reference_pass(Xa, A, B, 0.0, 0.0, floor, M.tiny, 3, 1e-2)
+    without = reference_pass(Xa, A, B, 0.0, 0.0, floor, M.tiny, 3, 1e-2, skip=False)
+    assert np.abs(A_ref - without).max() > 1e-3  # the case exercises the rule
+    M.kl_cd(W, Ht, h_side, 0.0, 0.0, floor, 3, 1e-2, 2)
+    np.testing.assert_allclose(A, A_ref, rtol=1e-12, atol=1e-14)
 
 
 def fit(X, **params):

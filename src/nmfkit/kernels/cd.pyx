@@ -24,6 +24,16 @@
 #   the floor is a minimizer.
 # So no step increases the objective (up to rounding), with no objective evaluation.
 #
+# Most coordinates of a factor of sparse counts sit at the floor (on a corpus of glosses,
+# 80% of W and 91% of H), where a step costs a sum over the row's entries only to find that
+# the slope is positive. So the sums T of all k coordinates are formed once at the start of
+# each row, from the row's products before any of its coordinates moves (one division per
+# entry for all k, against one per entry for each), and a coordinate at the floor whose slope
+# is positive there is skipped in this pass: not moving never increases the objective, and a
+# coordinate whose slope turns negative while the row's other coordinates move is moved in
+# the next pass. On that corpus it saves a third of a pass, for about one pass more to a given
+# objective.
+#
 # Rows of A are independent and each is computed by the same arithmetic whatever the chunk
 # or thread that runs it: the results are the same bits on any thread count. The dense
 # H-side kernel runs blocks of columns of V side by side, each column by exactly the
@@ -33,7 +43,8 @@ from libc.math cimport fabs, sqrt
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 
-from ._common cimport CHUNK, dot, floating, gemm_rm, new_partials, nmfkit_max, total
+from ._common cimport (CHUNK, dot, floating, gemm_rm, new_partials, nmfkit_max, nmfkit_prefetch,
+                      total)
 
 ctypedef fused index_t:
     int32_t
@@ -43,6 +54,7 @@ cdef enum:
     GROUP_ROWS = 8          # CSR rows updated side by side (see _rows)
     GROUP_ENTRIES = 2048    # stored entries of a group at most (unless one row has more)
     DENSE_GROUP_ROWS = 4    # dense rows updated side by side
+    PREFETCH_AHEAD = 8      # CSR: B's row of the entry this many ahead is fetched early
 
 
 cdef inline double _coordinate(double w, double s, double inv_c, double t, double h2,
@@ -150,10 +162,10 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
     cdef Py_ssize_t p, n2 = n - n % 2
     cdef double t0 = 0.0, t1 = 0.0, q0 = 0.0, q1 = 0.0, r0, r1, u0, u1
     cdef floating v0, v1
-    if pending != NULL:
-        for p in range(n):
-            wh[p] = wh[p] + change * pending[p]
     for p in range(0, n2, 2):
+        if pending != NULL:  # the same pass over the entries (loop-invariant: unswitched)
+            wh[p] = wh[p] + change * pending[p]
+            wh[p + 1] = wh[p + 1] + change * pending[p + 1]
         v0 = wh[p]
         v1 = wh[p + 1]
         if v0 < tiny:
@@ -169,6 +181,8 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
         q0 = q0 + u0 * r0
         q1 = q1 + u1 * r1
     if n2 < n:
+        if pending != NULL:
+            wh[n2] = wh[n2] + change * pending[n2]
         v0 = wh[n2]
         if v0 < tiny:
             v0 = tiny
@@ -193,17 +207,18 @@ cdef struct Group:
     Py_ssize_t arow[GROUP_ROWS]
 
 
-cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *bt,
+cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
+                  const floating *bsrc, const Py_ssize_t *cols,
                   floating *a, Py_ssize_t k, const double *colsum, const double *inv_c,
-                  double l1, double l2, double floor, floating tiny, int max_inner,
-                  double inner_rtol) noexcept nogil:
+                  const double *tstart, double l1, double l2, double floor, floating tiny,
+                  int max_inner, double inner_rtol) noexcept nogil:
     """Coordinate descent over the k entries of each row of the group, in place: coordinate
     r of every row, then r + 1, so that the rows' chains of dependent steps overlap. Each
     row gets exactly the arithmetic it would get alone (its own steps and early exit; a
     step's change is applied to wh in the pass over the entries of the next one). wh holds
     the rows' current products (A B^T) at their entries on entry, overwritten. Returns
     ||a_new - a_old||^2 over the group."""
-    cdef Py_ssize_t r, _step, q, g = grp.size
+    cdef Py_ssize_t r, _step, q, p, g = grp.size
     cdef Py_ssize_t pending[GROUP_ROWS]  # the coordinate of the last step not yet in wh
     cdef floating change[GROUP_ROWS]
     cdef floating w[GROUP_ROWS]
@@ -212,8 +227,9 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *b
     cdef floating w_new
     cdef double t, h2, delta_sq = 0.0
     cdef int active
+    cdef bint at_floor
     cdef const floating *pb
-    cdef const floating *b
+    cdef floating *b
     for q in range(g):
         pending[q] = -1
         change[q] = 0
@@ -221,7 +237,13 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *b
         for q in range(g):
             w[q] = a[grp.arow[q] * k + r]
             w0[q] = w[q]
-            done[q] = 0
+            # at the floor with f' > 0 at the row's start: stays (no sum over the entries)
+            done[q] = tstart != NULL and w[q] <= floor and (
+                colsum[r] + l1 + l2 * w[q] > tstart[q * k + r])
+            if cols != NULL and not done[q]:  # B's coordinate r at the row's entries
+                b = bt + grp.btoff[q] + r * grp.ldb[q]
+                for p in range(grp.n[q]):
+                    b[p] = bsrc[cols[grp.whoff[q] + p] * k + r]
         for _step in range(max_inner):
             active = 0
             for q in range(g):
@@ -232,15 +254,15 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *b
                 _sums(x + grp.xoff[q], wh + grp.whoff[q], b, pb, change[q], grp.n[q], tiny,
                       &t, &h2)
                 w_new = <floating> _coordinate(w[q], colsum[r], inv_c[r], t, h2, l1, l2, floor)
-                if _below_floor(w[q], colsum[r], t, h2, l1, l2, floor) and (
-                        colsum[r] + l1 + l2 * floor >= _trial_sum(
-                            x + grp.xoff[q], wh + grp.whoff[q], b, floor - w[q], grp.n[q],
-                            tiny)):
+                at_floor = _below_floor(w[q], colsum[r], t, h2, l1, l2, floor) and (
+                    colsum[r] + l1 + l2 * floor >= _trial_sum(
+                        x + grp.xoff[q], wh + grp.whoff[q], b, floor - w[q], grp.n[q], tiny))
+                if at_floor:  # the floor is the minimizer: no further step
                     w_new = <floating> floor
                 change[q] = w_new - w[q]
                 pending[q] = r if change[q] != 0 else -1
                 w[q] = w_new
-                if fabs(change[q]) <= inner_rtol * w_new:
+                if at_floor or fabs(change[q]) <= inner_rtol * w_new:
                     done[q] = 1
                 else:
                     active = active + 1
@@ -250,6 +272,13 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *b
             a[grp.arow[q] * k + r] = w[q]
             delta_sq += (w[q] - w0[q]) * (w[q] - w0[q])
     return delta_sq
+
+
+cdef size_t _group_bytes(Py_ssize_t k, Py_ssize_t entries) noexcept:
+    """Bytes of a thread's Group, the k sums T at the start of each of its rows (doubles)
+    and the column indices of its entries (Py_ssize_t), rounded up to a cache line."""
+    return (sizeof(Group) + GROUP_ROWS * k * sizeof(double) + entries * sizeof(Py_ssize_t)
+            + 63) // 64 * 64
 
 
 def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not None,
@@ -267,8 +296,13 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, j, p, p0, length, c, ch, tid
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = GROUP_ENTRIES, stride
     cdef Py_ssize_t used, end
+    cdef size_t gstride
+    cdef Py_ssize_t nnz = indptr[r] if r > 0 else 0
     cdef floating ftiny = <floating> tiny
-    cdef double part
+    cdef double part, ratio
+    cdef double *tstart
+    cdef double *trow
+    cdef Py_ssize_t *cols
     cdef floating *all_buf
     cdef floating *wh
     cdef floating *bt
@@ -276,22 +310,24 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     cdef double *partials
     cdef double *inv_c
     cdef Workspace ws
-    cdef Group *groups
     cdef Group *grp
     if colsum.shape[0] < k or B.shape[1] != k:
         raise ValueError("colsum must have k entries and B k columns")
     for i in range(r):
         longest = max(longest, <Py_ssize_t> (indptr[i + 1] - indptr[i]))
     stride = (longest * (k + 1) + 15) // 16 * 16 + 16  # no cache line shared by two threads
+    gstride = _group_bytes(k, longest)
     _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
-          n_threads * sizeof(Group), n_chunks)
-    all_buf, groups = <floating *> ws.buf, <Group *> ws.extra
+          n_threads * gstride, n_chunks)
+    all_buf = <floating *> ws.buf
     inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         wh = all_buf + tid * stride
         bt = wh + longest
-        grp = groups + tid
+        grp = <Group *> (<char *> ws.extra + tid * gstride)
+        tstart = <double *> (<char *> grp + sizeof(Group))
+        cols = <Py_ssize_t *> (tstart + GROUP_ROWS * k)
         for ch in prange(n_chunks, schedule='dynamic'):
             part = 0.0
             i = ch * CHUNK
@@ -310,17 +346,27 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
                     grp.btoff[grp.size] = used * k
                     grp.ldb[grp.size] = length
                     grp.arow[grp.size] = i
+                    trow = tstart + grp.size * k
+                    for c in range(k):
+                        trow[c] = 0.0
                     for p in range(length):
                         j = indices[p0 + p]
                         brow = &B[j, 0]
+                        if p0 + p + PREFETCH_AHEAD < nnz:  # a random row of B: fetch early
+                            ahead = &B[indices[p0 + p + PREFETCH_AHEAD], 0]
+                            for c in range(0, k, 8):  # each cache line of it
+                                nmfkit_prefetch(ahead + c)
                         wh[used + p] = <floating> dot(&A[i, 0], brow, k)
+                        ratio = data[p0 + p] / <double> nmfkit_max(wh[used + p], ftiny)
+                        cols[used + p] = j
                         for c in range(k):
-                            bt[used * k + c * length + p] = brow[c]
+                            trow[c] = trow[c] + ratio * brow[c]
                     used = used + length
                     grp.size = grp.size + 1
                     i = i + 1
-                part = part + _rows(grp, &data[0], wh, bt, &A[0, 0], k, &colsum[0], inv_c,
-                                    l1, l2, floor, ftiny, max_inner, inner_rtol)
+                part = part + _rows(grp, &data[0], wh, bt, &B[0, 0], cols, &A[0, 0], k,
+                                    &colsum[0], inv_c,
+                                    tstart, l1, l2, floor, ftiny, max_inner, inner_rtol)
             partials[ch] = part
     return _close(&ws)
 
@@ -337,30 +383,34 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = A.shape[1], i, j, c, ch, tid, q
     cdef Py_ssize_t n_chunks = (m + CHUNK - 1) // CHUNK, end
-    cdef Py_ssize_t stride = (DENSE_GROUP_ROWS * n + 15) // 16 * 16 + 16
+    cdef Py_ssize_t stride = ((DENSE_GROUP_ROWS + 1) * n + 15) // 16 * 16 + 16
+    cdef size_t gstride = _group_bytes(k, 0)
     cdef floating ftiny = <floating> tiny
     cdef floating ac
     cdef floating *row
+    cdef floating *ratio
     cdef double part
     cdef floating *all_buf
     cdef floating *wh
     cdef double *partials
     cdef double *inv_c
+    cdef double *tstart
     cdef Workspace ws
-    cdef Group *groups
     cdef Group *grp
     if Bt.shape[0] != k or Bt.shape[1] != n or colsum.shape[0] < k or A.shape[0] != m:
         raise ValueError("A must be (m x k), Bt (k x n) and colsum have k entries")
     if n == 0 or k == 0:
         return 0.0
-    _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
-          n_threads * sizeof(Group), n_chunks)
-    all_buf, groups = <floating *> ws.buf, <Group *> ws.extra
+    _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating), n_threads * gstride,
+          n_chunks)
+    all_buf = <floating *> ws.buf
     inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
         wh = all_buf + tid * stride
-        grp = groups + tid
+        ratio = wh + DENSE_GROUP_ROWS * n
+        grp = <Group *> (<char *> ws.extra + tid * gstride)
+        tstart = <double *> (<char *> grp + sizeof(Group))
         for ch in prange(n_chunks, schedule='dynamic'):
             part = 0.0
             i = ch * CHUNK
@@ -381,8 +431,13 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
                         ac = A[i + q, c]
                         for j in range(n):
                             row[j] = row[j] + ac * Bt[c, j]
-                part = part + _rows(grp, &V[0, 0], wh, &Bt[0, 0], &A[0, 0], k, &colsum[0],
-                                    inv_c, l1, l2, floor, ftiny, max_inner, inner_rtol)
+                    for j in range(n):
+                        ratio[j] = <floating> (V[i + q, j] / nmfkit_max(row[j], ftiny))
+                    for c in range(k):
+                        tstart[q * k + c] = dot(ratio, &Bt[c, 0], n)
+                part = part + _rows(grp, &V[0, 0], wh, <floating *> &Bt[0, 0], NULL, NULL,
+                                    &A[0, 0], k, &colsum[0], inv_c, tstart, l1, l2, floor,
+                                    ftiny, max_inner, inner_rtol)
                 i = i + grp.size
             partials[ch] = part
     return _close(&ws)
@@ -395,7 +450,8 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
                           double l2, double floor, floating tiny, int max_inner,
                           double inner_rtol) noexcept nogil:
     """Coordinate descent over rows c0..c0+cw-1 of A (n x k), the columns c0.. of V (m x n),
-    side by side: wh (m x cw) their products, walked down V's rows; work: 7 cw doubles.
+    side by side: wh (m x cw) their products, walked down V's rows; work: (7 + k) cw
+    doubles.
 
     Each column gets exactly the arithmetic it would get on its own (sums down the rows in
     order, its own early exit: a column that has stopped takes no more steps). Returns
@@ -407,7 +463,7 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
     cdef double *w0 = work + 3 * cw
     cdef double *shift = work + 4 * cw  # floor - w of a column on trial at the floor, or 0
     cdef Py_ssize_t r, _step, i, c, pending_r = -1
-    cdef bint moving
+    cdef bint moving, at_floor
     cdef int active
     cdef floating b, pb, v, w, w_new
     cdef double rcp, u, delta_sq = 0.0
@@ -415,13 +471,31 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
     cdef floating *whi
     cdef double *t_floor = work + 5 * cw  # T at the floor of a column on trial
     cdef unsigned char *done = <unsigned char *> (work + 6 * cw)
+    cdef double *tstart = work + 7 * cw  # T of every coordinate at the start (cw x k)
+    cdef const floating *brow
     cdef bint trial
     gemm_rm(False, True, <int> m, <int> cw, <int> k, 1.0, B, <int> k, A + c0 * k, <int> k,
             0.0, wh, <int> cw)
+    for c in range(cw * k):
+        tstart[c] = 0.0
+    for i in range(m):
+        whi = wh + i * cw
+        x = V + i * n + c0
+        brow = B + i * k
+        for c in range(cw):
+            rcp = x[c] / nmfkit_max(whi[c], tiny)
+            if rcp != 0.0:
+                for r in range(k):
+                    tstart[c * k + r] = tstart[c * k + r] + rcp * brow[r]
     for r in range(k):
+        active = 0
         for c in range(cw):
             w0[c] = A[(c0 + c) * k + r]
-            done[c] = 0
+            # at the floor with f' > 0 at the start: stays (as _rows)
+            done[c] = w0[c] <= floor and colsum[r] + l1 + l2 * w0[c] > tstart[c * k + r]
+            active = active + (not done[c])
+        if active == 0:  # the sweeps would change nothing; a pending step stays pending
+            continue
         for _step in range(max_inner):
             for c in range(cw):
                 t[c] = 0.0
@@ -472,7 +546,8 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
                     change[c] = 0.0
                     continue
                 w = A[(c0 + c) * k + r]
-                if shift[c] != 0.0 and colsum[r] + l1 + l2 * floor >= t_floor[c]:
+                at_floor = shift[c] != 0.0 and colsum[r] + l1 + l2 * floor >= t_floor[c]
+                if at_floor:  # the floor is the minimizer: no further step
                     w_new = <floating> floor
                 else:
                     w_new = <floating> _coordinate(w, colsum[r], inv_c[r], t[c], h2[c], l1,
@@ -480,7 +555,7 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
                 change[c] = <floating> (w_new - w)
                 A[(c0 + c) * k + r] = w_new
                 moving = moving or change[c] != 0
-                if fabs(change[c]) <= inner_rtol * w_new:
+                if at_floor or fabs(change[c]) <= inner_rtol * w_new:
                     done[c] = 1
                 else:
                     active = active + 1
@@ -520,7 +595,7 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
     cb = max(1, min(col_block, n))
     n_blocks = (n + cb - 1) // cb
     stride = (m * cb + 15) // 16 * 16 + 16
-    wstride = (7 * cb + 7) // 8 * 8 + 8
+    wstride = ((7 + k) * cb + 7) // 8 * 8 + 8
     _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
           n_threads * wstride * sizeof(double), n_blocks)
     all_buf, all_work = <floating *> ws.buf, <double *> ws.extra
