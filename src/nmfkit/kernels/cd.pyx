@@ -234,16 +234,21 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
         pending[q] = -1
         change[q] = 0
     for r in range(k):
+        active = 0
         for q in range(g):
             w[q] = a[grp.arow[q] * k + r]
             w0[q] = w[q]
             # at the floor with f' > 0 at the row's start: stays (no sum over the entries)
             done[q] = tstart != NULL and w[q] <= floor and (
                 colsum[r] + l1 + l2 * w[q] > tstart[q * k + r])
-            if cols != NULL and not done[q]:  # B's coordinate r at the row's entries
-                b = bt + grp.btoff[q] + r * grp.ldb[q]
-                for p in range(grp.n[q]):
-                    b[p] = bsrc[cols[grp.whoff[q] + p] * k + r]
+            if not done[q]:
+                active = active + 1
+                if cols != NULL:  # B's coordinate r at the row's entries
+                    b = bt + grp.btoff[q] + r * grp.ldb[q]
+                    for p in range(grp.n[q]):
+                        b[p] = bsrc[cols[grp.whoff[q] + p] * k + r]
+        if active == 0:  # no row moves coordinate r: nothing to write back
+            continue
         for _step in range(max_inner):
             active = 0
             for q in range(g):

@@ -8,7 +8,8 @@ stopping rule, the history, verbose and the callback are the alternating iterati
 (Progress). A pass gains far more than a multiplicative update (one majorization step for
 all coordinates at once): on the WordNet corpus it reaches scikit-learn MU's objective in
 about 8x fewer passes. But it costs more: one division per stored entry, coordinate and
-Newton step (k * MAX_INNER per entry, against the multiplicative update's one). On sparse
+Newton step (up to k * MAX_INNER per entry, against the multiplicative update's one; a
+coordinate at the floor that slopes up at the start of its row is skipped). On sparse
 counts it is the faster in time (solver='auto' picks it there: core/spec.py), on dense data
 MU is (benchmarks/kl_cd.py measures both).
 """
