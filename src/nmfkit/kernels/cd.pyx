@@ -55,6 +55,7 @@ cdef enum:
     GROUP_ENTRIES = 2048    # stored entries of a group at most (unless one row has more)
     DENSE_GROUP_ROWS = 4    # dense rows updated side by side
     PREFETCH_AHEAD = 8      # CSR: B's row of the entry this many ahead is fetched early
+    RATIO_ROWS = 256        # dense columns: rows of V / WH per product for the sums T
 
 
 cdef inline double _coordinate(double w, double s, double inv_c, double t, double h2,
@@ -450,13 +451,13 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
 
 cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0,
                           Py_ssize_t cw, floating *A, const floating *B, Py_ssize_t k,
-                          floating *wh, double *work, const double *colsum,
-                          const double *inv_c, double l1,
+                          floating *wh, floating *scratch, double *work,
+                          const double *colsum, const double *inv_c, double l1,
                           double l2, double floor, floating tiny, int max_inner,
                           double inner_rtol) noexcept nogil:
     """Coordinate descent over rows c0..c0+cw-1 of A (n x k), the columns c0.. of V (m x n),
-    side by side: wh (m x cw) their products, walked down V's rows; work: (7 + k) cw
-    doubles.
+    side by side: wh (m x cw) their products, walked down V's rows; scratch: (RATIO_ROWS + k)
+    cw floatings; work: (7 + k) cw doubles.
 
     Each column gets exactly the arithmetic it would get on its own (sums down the rows in
     order, its own early exit: a column that has stopped takes no more steps). Returns
@@ -477,21 +478,27 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
     cdef double *t_floor = work + 5 * cw  # T at the floor of a column on trial
     cdef unsigned char *done = <unsigned char *> (work + 6 * cw)
     cdef double *tstart = work + 7 * cw  # T of every coordinate at the start (cw x k)
-    cdef const floating *brow
+    cdef floating *ratio = scratch  # V / WH of RATIO_ROWS rows of the block
+    cdef floating *tsum = scratch + RATIO_ROWS * cw  # (cw x k): T of the rows so far
+    cdef Py_ssize_t i0, rows
     cdef bint trial
     gemm_rm(False, True, <int> m, <int> cw, <int> k, 1.0, B, <int> k, A + c0 * k, <int> k,
             0.0, wh, <int> cw)
     for c in range(cw * k):
-        tstart[c] = 0.0
-    for i in range(m):
-        whi = wh + i * cw
-        x = V + i * n + c0
-        brow = B + i * k
-        for c in range(cw):
-            rcp = x[c] / nmfkit_max(whi[c], tiny)
-            if rcp != 0.0:
-                for r in range(k):
-                    tstart[c * k + r] = tstart[c * k + r] + rcp * brow[r]
+        tsum[c] = 0
+    i0 = 0
+    while i0 < m:  # T = (V / WH)^T B, by blocks of rows
+        rows = min(<Py_ssize_t> RATIO_ROWS, m - i0)
+        for i in range(rows):
+            whi = wh + (i0 + i) * cw
+            x = V + (i0 + i) * n + c0
+            for c in range(cw):
+                ratio[i * cw + c] = <floating> (x[c] / nmfkit_max(whi[c], tiny))
+        gemm_rm(True, False, <int> cw, <int> k, <int> rows, 1.0, ratio, <int> cw,
+                B + i0 * k, <int> k, 1.0, tsum, <int> k)
+        i0 = i0 + rows
+    for c in range(cw * k):
+        tstart[c] = tsum[c]
     for r in range(k):
         active = 0
         for c in range(cw):
@@ -599,7 +606,7 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
         return 0.0
     cb = max(1, min(col_block, n))
     n_blocks = (n + cb - 1) // cb
-    stride = (m * cb + 15) // 16 * 16 + 16
+    stride = ((m + RATIO_ROWS + k) * cb + 15) // 16 * 16 + 16  # wh, then the scratch
     wstride = ((7 + k) * cb + 7) // 8 * 8 + 8
     _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
           n_threads * wstride * sizeof(double), n_blocks)
@@ -611,7 +618,9 @@ def kl_cd_dense_columns(const floating[:, ::1] V not None, floating[:, ::1] A no
             c0 = t * cb
             partials[t] = _column_block(&V[0, 0] if m > 0 else NULL, m, n, c0,
                                         min(cb, n - c0), &A[0, 0], &B[0, 0] if m > 0 else NULL,
-                                        k, all_buf + tid * stride, all_work + tid * wstride,
+                                        k, all_buf + tid * stride,
+                                        all_buf + tid * stride + m * cb,
+                                        all_work + tid * wstride,
                                         &colsum[0], inv_c, l1, l2, floor, ftiny,
                                         max_inner, inner_rtol)
     return _close(&ws)
