@@ -32,6 +32,7 @@ def _fused(function: Callable[_P, _R]) -> _Fused[_P, _R]: ...
 
 VTW_K_MIN: int
 VTW_K_MAX: int
+KL_SMALL_K_MAX: int  # the largest k of the fused dense KL numerator (0: none)
 
 def vtw_f32_kernel(enable: bool | None = None) -> bool:
     """Whether float32 X^T B may run in the AVX2 kernel; enable turns it off/on; returns the

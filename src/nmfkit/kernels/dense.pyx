@@ -7,6 +7,8 @@
 # WH is never stored whole: a thread forms one tile of it at a time in its own row of `buf`
 # (n_threads x L). Blocks and tiles depend on the shapes and L only, never on the thread
 # count, and every sum is added up in block order: the same bits on any thread count.
+# For k <= KL_SMALL_K_MAX the KL numerator (and the float64 KL objective) skip the tiles:
+# _kl_small.h's fused kernels read V once and call no BLAS.
 from cython.parallel cimport prange, parallel, threadid
 from libc.math cimport log, logf
 from libc.stdlib cimport free, malloc
@@ -213,6 +215,88 @@ cdef inline void _ratio(const floating *v, Py_ssize_t ldv, floating *t, Py_ssize
         nmfkit_ratio_f64(v, ldv, t, rows, cols, tiny)
 
 
+cdef extern from "_kl_small.h":
+    int KL_SMALL_KMAX "NMFKIT_KL_SMALL_KMAX"
+    int KL_LANES_F64 "NMFKIT_KL_LANES_F64"
+    int KL_LANES_F32 "NMFKIT_KL_LANES_F32"
+    void kl_pad_f64 "nmfkit_kl_pad_f64"(const double *Ht, Py_ssize_t n, Py_ssize_t k,
+                                        double *Hp, Py_ssize_t ldh) noexcept nogil
+    void kl_pad_f32 "nmfkit_kl_pad_f32"(const float *Ht, Py_ssize_t n, Py_ssize_t k,
+                                        float *Hp, Py_ssize_t ldh) noexcept nogil
+    void kl_rows_f64 "nmfkit_kl_rows_f64"(
+        const double *V, Py_ssize_t ldv, const double *W, const double *Ht, const double *Hp,
+        Py_ssize_t ldh, Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k, double tiny,
+        double *num) noexcept nogil
+    void kl_rows_f32 "nmfkit_kl_rows_f32"(
+        const float *V, Py_ssize_t ldv, const float *W, const float *Ht, const float *Hp,
+        Py_ssize_t ldh, Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k, float tiny,
+        float *num) noexcept nogil
+    void kl_cols_f64 "nmfkit_kl_cols_f64"(
+        const double *V, Py_ssize_t ldv, const double *W, const double *Hp, Py_ssize_t ldh,
+        Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t k, double tiny,
+        double *num) noexcept nogil
+    void kl_cols_f32 "nmfkit_kl_cols_f32"(
+        const float *V, Py_ssize_t ldv, const float *W, const float *Hp, Py_ssize_t ldh,
+        Py_ssize_t m, Py_ssize_t n, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t k, float tiny,
+        float *num) noexcept nogil
+    double kl_objective_f64 "nmfkit_kl_objective_f64"(
+        const double *V, Py_ssize_t ldv, const double *W, const double *Hp, Py_ssize_t ldh,
+        Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k, double tiny) noexcept nogil
+
+KL_SMALL_K_MAX = KL_SMALL_KMAX  # for Python: the largest k of the fused KL numerator
+
+
+cdef int _kl_small(const floating *V, const floating *W, const floating *Ht, Py_ssize_t m,
+                   Py_ssize_t n, Py_ssize_t k, bint h_side, floating *num, Py_ssize_t L,
+                   Py_ssize_t col_block, floating tiny, int n_threads) noexcept nogil:
+    """The KL numerator of a small k (k <= KL_SMALL_KMAX) by _kl_small.h's fused kernels,
+    with walk_tiles's tasks (columns in blocks rounded up to whole vectors); -1 when out of
+    memory. Each entry of num is summed by one task in an order fixed by the shapes alone."""
+    cdef Py_ssize_t lanes = KL_LANES_F32 if floating is float else KL_LANES_F64
+    cdef Py_ssize_t ldh = n + lanes, cb, n_tasks, t
+    cdef floating *Hp = <floating *> malloc(k * ldh * sizeof(floating))
+    if Hp == NULL:
+        return -1
+    if floating is float:
+        kl_pad_f32(Ht, n, k, Hp, ldh)
+    else:
+        kl_pad_f64(Ht, n, k, Hp, ldh)
+    if h_side:
+        cb = (max(1, min(col_block, n)) + lanes - 1) // lanes * lanes
+        n_tasks = (n + cb - 1) // cb
+    else:
+        cb = max(1, L // n)  # rows per task
+        n_tasks = (m + cb - 1) // cb
+    if n_threads == 1 or n_tasks == 1:  # no parallel region: its start and end cost more
+        _kl_small_task(V, W, Ht, Hp, ldh, m, n, k, h_side, num, cb, 0, n_tasks, tiny)
+    else:
+        for t in prange(n_tasks, schedule='dynamic', num_threads=n_threads):
+            _kl_small_task(V, W, Ht, Hp, ldh, m, n, k, h_side, num, cb, t, t + 1, tiny)
+    free(Hp)
+    return 0
+
+
+cdef inline void _kl_small_task(const floating *V, const floating *W, const floating *Ht,
+                                const floating *Hp, Py_ssize_t ldh, Py_ssize_t m,
+                                Py_ssize_t n, Py_ssize_t k, bint h_side, floating *num,
+                                Py_ssize_t size, Py_ssize_t t0, Py_ssize_t t1,
+                                floating tiny) noexcept nogil:
+    # tasks t0 <= t < t1 of _kl_small: blocks of `size` columns (h_side) or rows of num
+    cdef Py_ssize_t lo = t0 * size, hi
+    if h_side:
+        hi = min(n, t1 * size)
+        if floating is float:
+            kl_cols_f32(V, n, W, Hp, ldh, m, n, lo, hi, k, tiny, num)
+        else:
+            kl_cols_f64(V, n, W, Hp, ldh, m, n, lo, hi, k, tiny, num)
+    else:
+        hi = min(m, t1 * size)
+        if floating is float:
+            kl_rows_f32(V, n, W, Ht, Hp, ldh, n, lo, hi, k, tiny, num)
+        else:
+            kl_rows_f64(V, n, W, Ht, Hp, ldh, n, lo, hi, k, tiny, num)
+
+
 cdef void walk_tiles(const floating *V, const floating *W, const floating *Ht, Py_ssize_t m,
                      Py_ssize_t n, Py_ssize_t k, bint h_side, floating *num, floating *den,
                      floating *buf, Py_ssize_t L, floating *buf2, Py_ssize_t ld2,
@@ -234,6 +318,9 @@ cdef void walk_tiles(const floating *V, const floating *W, const floating *Ht, P
     cdef floating *b
     cdef floating *b2
     cdef const floating *v
+    if kl and num != NULL and k <= KL_SMALL_KMAX:
+        if _kl_small(V, W, Ht, m, n, k, h_side, num, L, col_block, ftiny, n_threads) == 0:
+            return
     if h_side:
         cb = max(1, min(col_block, n))
         rows = L // cb
@@ -294,7 +381,8 @@ def kl_numerator(const floating[:, ::1] V not None, const floating[:, ::1] W not
 
     V (m x n), W (m x k), Ht (n x k) IN; buf (n_threads x L) workspace, L >= n.
     h_side false: num (m x k) OUT = R Ht. h_side true: num (n x k) OUT = R^T W.
-    Tiles as walk_tiles cuts them.
+    Tiles as walk_tiles cuts them; for k <= KL_SMALL_K_MAX, _kl_small.h's fused kernels,
+    whose bits depend on V, W and Ht alone (not on L, col_block or n_threads).
     """
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1]
     _check_workspace(buf, n, n_threads)
@@ -450,9 +538,29 @@ cdef int objective_core(const floating *V, const floating *W, const floating *Ht
     cdef Py_ssize_t rows = L // n, n_tiles = (m + rows - 1) // rows, t, t0, i, j, rw, tid
     cdef double part, v
     cdef floating *b
+    cdef double *Hp = NULL
+    cdef Py_ssize_t ldh = n + KL_LANES_F64
     cdef double *partials = new_partials(n_tiles, 1)
     if partials == NULL:
         return -1
+    if floating is double:
+        if beta == 1.0 and V != NULL and k <= KL_SMALL_KMAX:
+            # small k: _kl_small.h's fused pass, the same tiles
+            Hp = <double *> malloc(k * ldh * sizeof(double))
+        if Hp != NULL:
+            kl_pad_f64(Ht, n, k, Hp, ldh)
+            if n_threads == 1 or n_tiles == 1:  # no parallel region (see _kl_small)
+                for t in range(n_tiles):
+                    partials[t] = kl_objective_f64(V, n, W, Hp, ldh, n, t * rows,
+                                                   min(m, t * rows + rows), k, tiny)
+            else:
+                for t in prange(n_tiles, schedule='dynamic', num_threads=n_threads):
+                    partials[t] = kl_objective_f64(V, n, W, Hp, ldh, n, t * rows,
+                                                   min(m, t * rows + rows), k, tiny)
+            free(Hp)
+            result[0] = total(partials, n_tiles, 1, 0)
+            free(partials)
+            return 0
     with parallel(num_threads=n_threads):
         tid = threadid()
         b = buf + tid * L

@@ -76,20 +76,24 @@ cdef floating _pairwise_sum(const floating *a, Py_ssize_t n) noexcept nogil:
     return _pairwise_sum(a, n2) + _pairwise_sum(a + n2, n - n2)
 
 
+cdef extern from "_mu_step.h":
+    void colsums_f64 "nmfkit_colsums_f64"(const double *B, Py_ssize_t r, Py_ssize_t k,
+                                          double *out) noexcept nogil
+    void colsums_f32 "nmfkit_colsums_f32"(const float *B, Py_ssize_t r, Py_ssize_t k,
+                                          float *out) noexcept nogil
+
+
 cdef void _column_sums(const floating *B, Py_ssize_t r, Py_ssize_t k,
                        floating *out) noexcept nogil:
     """B.sum(axis=0) of a C-ordered B (r x k) as NumPy forms it (KL's denominator): from 0,
-    row after row; with one column, a contiguous run, its pairwise sum."""
-    cdef Py_ssize_t i, j
+    row after row (_mu_step.h); with one column, a contiguous run, its pairwise sum."""
     cdef floating zero = 0
     if k == 1:
         out[0] = zero + _pairwise_sum(B, r)
-        return
-    for j in range(k):
-        out[j] = zero
-    for i in range(r):
-        for j in range(k):
-            out[j] = out[j] + B[i * k + j]
+    elif floating is float:
+        colsums_f32(B, r, k, out)
+    else:
+        colsums_f64(B, r, k, out)
 
 
 cdef class _Progress:

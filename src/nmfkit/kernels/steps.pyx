@@ -155,6 +155,44 @@ cdef int mu_fro_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *nu
     return 0
 
 
+cdef extern from "_mu_step.h":
+    int MU_STEP_ROWS "NMFKIT_MU_STEP_ROWS"
+    void mu_step_f64 "nmfkit_mu_step_f64"(double *A, const double *num, const double *dpat,
+                                          Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t k,
+                                          double l2, double floor, double tiny) noexcept nogil
+    void mu_step_f32 "nmfkit_mu_step_f32"(float *A, const float *num, const double *dpat,
+                                          Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t k,
+                                          double l2, double floor, double tiny) noexcept nogil
+
+
+cdef int _mu_rows_plain(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
+                        const floating *den, double l1, double l2, double floor, double tiny,
+                        int n_threads) noexcept nogil:
+    """mu_rows_core with one k-vector den, exponent 1 and no change summed, by _mu_step.h
+    (the same bits); -1 when out of memory."""
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, ch, q
+    cdef double *dpat = <double *> malloc(MU_STEP_ROWS * k * sizeof(double))
+    if dpat == NULL:
+        return -1
+    for q in range(MU_STEP_ROWS * k):
+        dpat[q] = den[q % k] + l1
+    if n_threads == 1 or n_chunks == 1:  # no parallel region: its start and end cost more
+        if floating is float:
+            mu_step_f32(A, num, dpat, 0, r * k, k, l2, floor, tiny)
+        else:
+            mu_step_f64(A, num, dpat, 0, r * k, k, l2, floor, tiny)
+    else:
+        for ch in prange(n_chunks, schedule='dynamic', num_threads=n_threads):
+            if floating is float:
+                mu_step_f32(A, num, dpat, ch * CHUNK * k, min(r, (ch + 1) * CHUNK) * k, k,
+                            l2, floor, tiny)
+            else:
+                mu_step_f64(A, num, dpat, ch * CHUNK * k, min(r, (ch + 1) * CHUNK) * k, k,
+                            l2, floor, tiny)
+    free(dpat)
+    return 0
+
+
 cdef int mu_rows_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
                       const floating *den, Py_ssize_t den_stride, double l1, double l2,
                       double gamma, double floor, double tiny, int n_threads,
@@ -165,7 +203,10 @@ cdef int mu_rows_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *n
     cdef Py_ssize_t i, c, ch
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
     cdef double s_delta, a, d, ratio, new
-    cdef double *partials = new_partials(n_chunks, 1)
+    cdef double *partials
+    if den_stride == 0 and gamma == 1.0 and delta == NULL:
+        return _mu_rows_plain(A, r, k, num, den, l1, l2, floor, tiny, n_threads)
+    partials = new_partials(n_chunks, 1)
     if partials == NULL:
         return -1
     for ch in prange(n_chunks, schedule='dynamic', num_threads=n_threads):
