@@ -47,6 +47,26 @@ static void nmfkit_mu_step_##S(T *A, const T *num, const double *dpat, ptrdiff_t
 NMFKIT_MU_STEP_DEFINE(f64, double)
 NMFKIT_MU_STEP_DEFINE(f32, float)
 
+/* The Frobenius multiplicative step of `count` entries (steps.mu_fro_core without its sums),
+       a <- max(a num / d, floor),   d = den + l1 + l2 a,   d <= 0 read as tiny,
+   with den the entries of A gram, formed by the caller. Elementwise and exactly rounded in
+   double, the operations in the scalar loop's order ((a num) / d): the same bits as it. */
+#define NMFKIT_MU_FRO_STEP_DEFINE(S, T)                                                      \
+NMFKIT_MU_STEP_CLONES                                                                        \
+static void nmfkit_mu_fro_step_##S(T *A, const T *num, const double *den, ptrdiff_t count,  \
+                                   double l1, double l2, double floor, double tiny) {        \
+    for (ptrdiff_t e = 0; e < count; e++) {                                                  \
+        double a = A[e];                                                                     \
+        double d = den[e] + l1 + l2 * a;                                                     \
+        double x;                                                                            \
+        d = d <= 0.0 ? tiny : d;                                                             \
+        x = a * (double)num[e] / d;                                                          \
+        A[e] = (T)(x > floor ? x : floor); /* NaN x gives floor, as nmfkit_max */            \
+    }                                                                                        \
+}
+NMFKIT_MU_FRO_STEP_DEFINE(f64, double)
+NMFKIT_MU_FRO_STEP_DEFINE(f32, float)
+
 /* out (k) = the column sums of B (r x k, C order), each from 0 row after row in B's
    precision: NumPy's B.sum(axis=0) for k > 1 (KL's denominator). Sums in local variables
    for k <= 8 (the same additions in the same order): a sum kept in out, which may alias B

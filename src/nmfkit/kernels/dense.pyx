@@ -65,8 +65,7 @@ cdef void matmul_core(const floating *X, Py_ssize_t p, Py_ssize_t q, const float
     cdef Py_ssize_t rows = q if trans_x else p
     cdef Py_ssize_t inner = p if trans_x else q
     cdef Py_ssize_t n_blocks = (rows + GEMM_ROWS - 1) // GEMM_ROWS
-    cdef Py_ssize_t c, r0, r1, i, j, n_col_blocks
-    cdef floating *tmp
+    cdef Py_ssize_t c, n_col_blocks
     if floating is float:
         if trans_x and _VTW_F32 and _K_MIN <= k <= _K_MAX:
             n_col_blocks = (q + GEMM_ROWS - 1) // GEMM_ROWS
@@ -74,26 +73,37 @@ cdef void matmul_core(const floating *X, Py_ssize_t p, Py_ssize_t q, const float
                 nmfkit_vtw_f32(X, q, B, k, p, c * GEMM_ROWS,
                                min(q, c * GEMM_ROWS + GEMM_ROWS), k, out, k)
             return
+    if n_threads == 1 or n_blocks == 1:  # no parallel region: its start and end cost more
+        for c in range(n_blocks):
+            _matmul_block(X, q, B, k, out, trans_x, rows, inner, c)
+        return
     for c in prange(n_blocks, schedule='dynamic', num_threads=n_threads):
-        r0 = c * GEMM_ROWS
-        r1 = min(rows, r0 + GEMM_ROWS)
-        if trans_x:
-            # (B^T X[:, r0:r1]) is k x (r1 - r0): BLAS runs this wide product about twice as
-            # fast as its transpose (a tall, 20-column result); then transpose it into out.
-            tmp = <floating *> malloc(k * (r1 - r0) * sizeof(floating))
-            if tmp == NULL:
-                gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0,
-                        <int> q, B, <int> k, 0.0, out + r0 * k, <int> k)
-                continue
-            gemm_rm(True, False, <int> k, <int> (r1 - r0), <int> inner, 1.0, B,
-                    <int> k, X + r0, <int> q, 0.0, tmp, <int> (r1 - r0))
-            for i in range(r1 - r0):
-                for j in range(k):
-                    out[(r0 + i) * k + j] = tmp[j * (r1 - r0) + i]
-            free(tmp)
-        else:
-            gemm_rm(False, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0 * q,
+        _matmul_block(X, q, B, k, out, trans_x, rows, inner, c)
+
+
+cdef inline void _matmul_block(const floating *X, Py_ssize_t q, const floating *B,
+                               Py_ssize_t k, floating *out, bint trans_x, Py_ssize_t rows,
+                               Py_ssize_t inner, Py_ssize_t c) noexcept nogil:
+    """matmul_core's block c of GEMM_ROWS rows of out."""
+    cdef Py_ssize_t r0 = c * GEMM_ROWS, r1 = min(rows, c * GEMM_ROWS + GEMM_ROWS), i, j
+    cdef floating *tmp
+    if trans_x:
+        # (B^T X[:, r0:r1]) is k x (r1 - r0): BLAS runs this wide product about twice as
+        # fast as its transpose (a tall, 20-column result); then transpose it into out.
+        tmp = <floating *> malloc(k * (r1 - r0) * sizeof(floating))
+        if tmp == NULL:
+            gemm_rm(True, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0,
                     <int> q, B, <int> k, 0.0, out + r0 * k, <int> k)
+            return
+        gemm_rm(True, False, <int> k, <int> (r1 - r0), <int> inner, 1.0, B,
+                <int> k, X + r0, <int> q, 0.0, tmp, <int> (r1 - r0))
+        for i in range(r1 - r0):
+            for j in range(k):
+                out[(r0 + i) * k + j] = tmp[j * (r1 - r0) + i]
+        free(tmp)
+    else:
+        gemm_rm(False, False, <int> (r1 - r0), <int> k, <int> inner, 1.0, X + r0 * q,
+                <int> q, B, <int> k, 0.0, out + r0 * k, <int> k)
 
 
 def gram(const floating[:, ::1] B not None, floating[:, ::1] out not None, int n_threads=1):

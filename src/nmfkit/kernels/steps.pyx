@@ -110,51 +110,6 @@ cdef inline double _mu_fro_value(double a, double den_c, double num_c, double l1
     return nmfkit_max(a * num_c / d, floor)  # no branch: see _hals_coord
 
 
-cdef int mu_fro_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
-                     const floating *gram, double l1, double l2, double floor, double tiny,
-                     int n_threads, double *sums) noexcept nogil:
-    """mu_fro_step on pointers (r, k > 0): its three sums into sums[0..2], or none of them
-    with sums NULL (then no running sum holds the step back); -1 when out of memory."""
-    cdef Py_ssize_t i, c, ch, tid
-    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
-    cdef double s_num, s_gram, s_delta
-    cdef double *den
-    cdef double *den_all = <double *> malloc(n_threads * row_stride(k) * sizeof(double))
-    cdef double *partials = new_partials(n_chunks, 3)
-    if den_all == NULL or partials == NULL:
-        free(den_all)
-        free(partials)
-        return -1
-    with parallel(num_threads=n_threads):
-        tid = threadid()
-        den = &den_all[tid * row_stride(k)]
-        for ch in prange(n_chunks, schedule='dynamic'):
-            s_num = 0.0
-            s_gram = 0.0
-            s_delta = 0.0
-            for i in range(ch * CHUNK, min(r, (ch + 1) * CHUNK)):
-                _row_times_gram(&A[i * k], gram, k, den)
-                if sums == NULL:
-                    for c in range(k):
-                        A[i * k + c] = <floating> _mu_fro_value(A[i * k + c], den[c],
-                                                                num[i * k + c], l1, l2, floor,
-                                                                tiny)
-                    continue
-                _old_row_sums(&A[i * k], &num[i * k], den, k, &s_num, &s_gram)
-                for c in range(k):
-                    _store(&A[i * k + c], _mu_fro_value(A[i * k + c], den[c], num[i * k + c],
-                                                        l1, l2, floor, tiny), &s_delta)
-            partials[3 * ch] = s_num
-            partials[3 * ch + 1] = s_gram
-            partials[3 * ch + 2] = s_delta
-    if sums != NULL:
-        for c in range(3):
-            sums[c] = total(partials, n_chunks, 3, c)
-    free(den_all)
-    free(partials)
-    return 0
-
-
 cdef extern from "_mu_step.h":
     int MU_STEP_ROWS "NMFKIT_MU_STEP_ROWS"
     void mu_step_f64 "nmfkit_mu_step_f64"(double *A, const double *num, const double *dpat,
@@ -163,6 +118,73 @@ cdef extern from "_mu_step.h":
     void mu_step_f32 "nmfkit_mu_step_f32"(float *A, const float *num, const double *dpat,
                                           Py_ssize_t e0, Py_ssize_t e1, Py_ssize_t k,
                                           double l2, double floor, double tiny) noexcept nogil
+    void mu_fro_step_f64 "nmfkit_mu_fro_step_f64"(double *A, const double *num,
+                                                  const double *den, Py_ssize_t count,
+                                                  double l1, double l2, double floor,
+                                                  double tiny) noexcept nogil
+    void mu_fro_step_f32 "nmfkit_mu_fro_step_f32"(float *A, const float *num,
+                                                  const double *den, Py_ssize_t count,
+                                                  double l1, double l2, double floor,
+                                                  double tiny) noexcept nogil
+
+
+cdef int mu_fro_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
+                     const floating *gram, double l1, double l2, double floor, double tiny,
+                     int n_threads, double *sums) noexcept nogil:
+    """mu_fro_step on pointers (r, k > 0): its three sums into sums[0..2], or none of them
+    with sums NULL (then no running sum holds the step back); -1 when out of memory."""
+    cdef Py_ssize_t c, ch, tid
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK
+    cdef Py_ssize_t stride = CHUNK * row_stride(k)  # a thread's den: a chunk's rows
+    cdef double *den_all = <double *> malloc(n_threads * stride * sizeof(double))
+    cdef double *partials = new_partials(n_chunks, 3)
+    if den_all == NULL or partials == NULL:
+        free(den_all)
+        free(partials)
+        return -1
+    if n_threads == 1 or n_chunks == 1:  # no parallel region: its start and end cost more
+        for ch in range(n_chunks):
+            _mu_fro_chunk(A, r, k, num, gram, l1, l2, floor, tiny, den_all, sums, partials,
+                          ch)
+    else:
+        with parallel(num_threads=n_threads):
+            tid = threadid()
+            for ch in prange(n_chunks, schedule='dynamic'):
+                _mu_fro_chunk(A, r, k, num, gram, l1, l2, floor, tiny, &den_all[tid * stride],
+                              sums, partials, ch)
+    if sums != NULL:
+        for c in range(3):
+            sums[c] = total(partials, n_chunks, 3, c)
+    free(den_all)
+    free(partials)
+    return 0
+
+
+cdef inline void _mu_fro_chunk(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
+                               const floating *gram, double l1, double l2, double floor,
+                               double tiny, double *den, double *sums, double *partials,
+                               Py_ssize_t ch) noexcept nogil:
+    """mu_fro_core's rows of chunk ch, den the thread's own CHUNK rows of k; the chunk's
+    three sums into partials[3 ch ..] (when sums is not NULL)."""
+    cdef Py_ssize_t i, c, i0 = ch * CHUNK, i1 = min(r, (ch + 1) * CHUNK)
+    cdef double s_num = 0.0, s_gram = 0.0, s_delta = 0.0
+    if sums == NULL:  # the rows' A gram, then one elementwise step (_mu_step.h, same bits)
+        for i in range(i0, i1):
+            _row_times_gram(&A[i * k], gram, k, &den[(i - i0) * k])
+        if floating is float:
+            mu_fro_step_f32(&A[i0 * k], &num[i0 * k], den, (i1 - i0) * k, l1, l2, floor, tiny)
+        else:
+            mu_fro_step_f64(&A[i0 * k], &num[i0 * k], den, (i1 - i0) * k, l1, l2, floor, tiny)
+        return
+    for i in range(i0, i1):
+        _row_times_gram(&A[i * k], gram, k, den)
+        _old_row_sums(&A[i * k], &num[i * k], den, k, &s_num, &s_gram)
+        for c in range(k):
+            _store(&A[i * k + c], _mu_fro_value(A[i * k + c], den[c], num[i * k + c], l1, l2,
+                                                floor, tiny), &s_delta)
+    partials[3 * ch] = s_num
+    partials[3 * ch + 1] = s_gram
+    partials[3 * ch + 2] = s_delta
 
 
 cdef int _mu_rows_plain(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,
