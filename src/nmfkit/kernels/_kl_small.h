@@ -176,15 +176,19 @@ NMFKIT_KL_INLINE void nmfkit_kl_rows_k_##S(const T *V, ptrdiff_t ldv, const T *W
     }                                                                                        \
 }                                                                                            \
                                                                                              \
-/* one vector x of row i's entries at a block of columns into acc (columns side) */          \
-NMFKIT_KL_INLINE void nmfkit_kl_cols_step_##S(VT x, const T *w, const VT *h, VT *acc,        \
-                                              const ptrdiff_t k, VT vtiny) {                 \
-    VT wh = w[0] * h[0];                                                                     \
+/* one vector x of entries of V into acc, each with its own products: from the scalars s     \
+   and the vectors v, wh = s_0 v_0 + s_1 v_1 + ... and acc_c += ratio s_c. Columns side:     \
+   x is row i at a block of columns, s = row i of W, v = H's rows at those columns; rows     \
+   side, short rows: x is column j of a block of rows, s = row j of Ht, v = the block's      \
+   rows of W (one per lane) */                                                               \
+NMFKIT_KL_INLINE void nmfkit_kl_step_##S(VT x, const T *s, const VT *v, VT *acc,             \
+                                         const ptrdiff_t k, VT vtiny) {                      \
+    VT wh = s[0] * v[0];                                                                     \
     for (ptrdiff_t c = 1; c < k; c++)                                                        \
-        wh = wh + w[c] * h[c];                                                               \
+        wh = wh + s[c] * v[c];                                                               \
     VT r = nmfkit_kl_ratio_##S(x, wh, vtiny);                                                \
     for (ptrdiff_t c = 0; c < k; c++)                                                        \
-        acc[c] = acc[c] + r * w[c];                                                          \
+        acc[c] = acc[c] + r * s[c];                                                          \
 }                                                                                            \
                                                                                              \
 /* rows c0 <= j < c1 of num = R^T W (V m x n), for a k known where it is inlined: groups     \
@@ -215,7 +219,7 @@ NMFKIT_KL_INLINE void nmfkit_kl_cols_k_##S(const T *V, ptrdiff_t ldv, const T *W
                 }                                                                            \
                 if (width == LANES) {                                                        \
                     for (ptrdiff_t i = i0; i < i1; i++)                                      \
-                        nmfkit_kl_cols_step_##S(nmfkit_kl_load_##S(V + i * ldv + j), W + i * k, \
+                        nmfkit_kl_step_##S(nmfkit_kl_load_##S(V + i * ldv + j), W + i * k,   \
                                                 h, acc, k, vtiny);                           \
                 } else {  /* the last columns: a whole vector read into the next row,        \
                              its lanes past n zeroed, but in V's last row */                 \
@@ -224,11 +228,11 @@ NMFKIT_KL_INLINE void nmfkit_kl_cols_k_##S(const T *V, ptrdiff_t ldv, const T *W
                         keep[l] = -1;                                                        \
                     const ptrdiff_t i_end = i1 < m ? i1 : m - 1;                             \
                     for (ptrdiff_t i = i0; i < i_end; i++)                                   \
-                        nmfkit_kl_cols_step_##S(                                             \
+                        nmfkit_kl_step_##S(                                                  \
                             (VT)((IT)nmfkit_kl_load_##S(V + i * ldv + j) & keep), W + i * k, h, \
                             acc, k, vtiny);                                                  \
                     if (i_end < i1)                                                          \
-                        nmfkit_kl_cols_step_##S(nmfkit_kl_load_part_##S(V + i_end * ldv + j, \
+                        nmfkit_kl_step_##S(nmfkit_kl_load_part_##S(V + i_end * ldv + j,      \
                                                                          width),             \
                                                 W + i_end * k, h, acc, k, vtiny);            \
                 }                                                                            \
@@ -241,17 +245,6 @@ NMFKIT_KL_INLINE void nmfkit_kl_cols_k_##S(const T *V, ptrdiff_t ldv, const T *W
                 for (ptrdiff_t c = 0; c < k; c++)                                            \
                     num[(j + l) * k + c] = kept[q][c][l];                                    \
     }                                                                                        \
-}                                                                                            \
-                                                                                             \
-/* column j (x, LANES rows) of a block of rows into acc: h = row j of Ht */                  \
-NMFKIT_KL_INLINE void nmfkit_kl_rows_short_step_##S(VT x, const T *h, const VT *w, VT *acc,  \
-                                                    const ptrdiff_t k, VT vtiny) {           \
-    VT wh = w[0] * h[0];                                                                     \
-    for (ptrdiff_t c = 1; c < k; c++)                                                        \
-        wh = wh + w[c] * h[c];                                                               \
-    VT r = nmfkit_kl_ratio_##S(x, wh, vtiny);                                                \
-    for (ptrdiff_t c = 0; c < k; c++)                                                        \
-        acc[c] = acc[c] + r * h[c];                                                          \
 }                                                                                            \
                                                                                              \
 /* rows i <= . < i + rows (rows <= LANES) of num = R Ht for short rows, for a k and (whole   \
@@ -275,14 +268,14 @@ NMFKIT_KL_INLINE void nmfkit_kl_rows_block_##S(const T *V, ptrdiff_t ldv, const 
             VT x[4];                                                                         \
             nmfkit_kl_transpose4_##S(v + j, ldv, x);                                         \
             for (int q = 0; q < 4; q++)                                                      \
-                nmfkit_kl_rows_short_step_##S(x[q], Ht + (j + q) * k, w, acc, k, vtiny);     \
+                nmfkit_kl_step_##S(x[q], Ht + (j + q) * k, w, acc, k, vtiny);                \
         }                                                                                    \
     }                                                                                        \
     for (; j < n; j++) {                                                                     \
         VT x = (VT){0};                                                                      \
         for (ptrdiff_t l = 0; l < rows; l++)                                                 \
             x[l] = v[l * ldv + j];                                                           \
-        nmfkit_kl_rows_short_step_##S(x, Ht + j * k, w, acc, k, vtiny);                      \
+        nmfkit_kl_step_##S(x, Ht + j * k, w, acc, k, vtiny);                                 \
     }                                                                                        \
     for (ptrdiff_t l = 0; l < rows; l++)                                                     \
         for (ptrdiff_t c = 0; c < k; c++)                                                    \
