@@ -54,8 +54,9 @@ def matmul(const floating[:, ::1] X not None, const floating[:, ::1] B not None,
     if X.shape[0] == 0 or X.shape[1] == 0 or B.shape[1] == 0:
         out[:, :] = 0  # an empty inner dimension; nothing to do for an empty out
         return
-    matmul_core(&X[0, 0], X.shape[0], X.shape[1], &B[0, 0], B.shape[1], &out[0, 0], trans_x,
-                n_threads)
+    with nogil:
+        matmul_core(&X[0, 0], X.shape[0], X.shape[1], &B[0, 0], B.shape[1], &out[0, 0],
+                    trans_x, n_threads)
 
 
 cdef void matmul_core(const floating *X, Py_ssize_t p, Py_ssize_t q, const floating *B,
