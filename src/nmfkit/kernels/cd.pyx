@@ -80,6 +80,13 @@ cdef inline double _coordinate(double w, double s, double inv_c, double t, doubl
     return nmfkit_max(nmfkit_max(w - g / h, majorizer), floor)
 
 
+cdef inline bint _skipped(double w, double s, double t_start, double l1, double l2,
+                          double floor) noexcept nogil:
+    """Whether a coordinate at w is skipped in this pass: at the floor, with f' > 0 by the
+    sum T of its row's (or column's) start, t_start (see the module notes)."""
+    return w <= floor and s + l1 + l2 * w > t_start
+
+
 cdef inline bint _below_floor(double w, double s, double t, double h2, double l1, double l2,
                              double floor) noexcept nogil:
     """Whether the Newton step from w > floor, f'(w) > 0, lands below the floor: then the
@@ -217,7 +224,10 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
     r of every row, then r + 1, so that the rows' chains of dependent steps overlap. Each
     row gets exactly the arithmetic it would get alone (its own steps and early exit; a
     step's change is applied to wh in the pass over the entries of the next one). wh holds
-    the rows' current products (A B^T) at their entries on entry, overwritten. Returns
+    the rows' current products (A B^T) at their entries on entry, overwritten; tstart
+    (g x k) their sums T at the start (_skipped). B by coordinate: at bt + btoff[q] +
+    r * ldb[q], gathered there from bsrc (c x k) at the entries' columns cols when cols is
+    not NULL (CSR, coordinates that move only), else already there (dense). Returns
     ||a_new - a_old||^2 over the group."""
     cdef Py_ssize_t r, _step, q, p, g = grp.size
     cdef Py_ssize_t pending[GROUP_ROWS]  # the coordinate of the last step not yet in wh
@@ -239,9 +249,7 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
         for q in range(g):
             w[q] = a[grp.arow[q] * k + r]
             w0[q] = w[q]
-            # at the floor with f' > 0 at the row's start: stays (no sum over the entries)
-            done[q] = tstart != NULL and w[q] <= floor and (
-                colsum[r] + l1 + l2 * w[q] > tstart[q * k + r])
+            done[q] = _skipped(w[q], colsum[r], tstart[q * k + r], l1, l2, floor)
             if not done[q]:
                 active = active + 1
                 if cols != NULL:  # B's coordinate r at the row's entries
@@ -503,8 +511,7 @@ cdef double _column_block(const floating *V, Py_ssize_t m, Py_ssize_t n, Py_ssiz
         active = 0
         for c in range(cw):
             w0[c] = A[(c0 + c) * k + r]
-            # at the floor with f' > 0 at the start: stays (as _rows)
-            done[c] = w0[c] <= floor and colsum[r] + l1 + l2 * w0[c] > tstart[c * k + r]
+            done[c] = _skipped(w0[c], colsum[r], tstart[c * k + r], l1, l2, floor)
             active = active + (not done[c])
         if active == 0:  # the sweeps would change nothing; a pending step stays pending
             continue
