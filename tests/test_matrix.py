@@ -203,3 +203,35 @@ def test_matrix_results_do_not_depend_on_thread_count(rng, dtype):
         np.testing.assert_array_equal(res[1], results[0][1], err_msg=str(nt))
         assert res[2:] == results[0][2:], nt
 
+
+
+def test_sparse_sums_do_not_depend_on_blas_threads(rng):
+    """A CSR matrix's sum of squares (the Frobenius objective's constant) is the same bits
+    whatever BLAS's thread count. BLAS's dot split a long vector among its threads (other
+    bits on 2 threads than on 1), and left them spinning into the fit that followed."""
+    from threadpoolctl import threadpool_limits
+    X = sp.random(400, 300, density=0.2, random_state=3, format="csr") * 7.0
+    assert X.nnz > 20000  # longer than BLAS's serial cutoff for a dot
+    values = []
+    for limit in (1, 2, None):
+        with threadpool_limits(limit, user_api="blas"):
+            M = Matrix(X)
+        values.append((M.sq_norm, M.total))
+    assert values[0] == values[1] == values[2]
+    exact = float(np.sum(np.square(X.data.astype(np.longdouble))))
+    assert values[0][0] == pytest.approx(exact, rel=1e-14)
+    assert values[0][1] == float(X.data.sum())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("r,k", [(0, 3), (1, 2), (5, 7), (9000, 20), (20000, 3)])
+def test_cd_column_sums_are_numpys(rng, dtype, r, k):
+    """cd.column_sums gives the bits of NumPy's B.sum(axis=0, dtype=float64) (k > 1: row
+    after row), which coordinate descent used before."""
+    from nmfkit.kernels import cd
+    B = (rng.random((r, k)) * 10.0 ** rng.uniform(-4, 4, (r, k))).astype(dtype)
+    out = np.full(k, np.nan)
+    cd.column_sums(B, out)
+    np.testing.assert_array_equal(out, B.sum(axis=0, dtype=np.float64))
+    with pytest.raises(ValueError, match="k columns"):
+        cd.column_sums(B, np.empty(k + 1))

@@ -29,6 +29,8 @@ _TILE_MAX_BYTES = 1 << 22
 # The dense H-side coordinate descent walks a block of V's columns and its products, about
 # this many bytes of each, down V's rows at every Newton step: a block that stays in cache.
 _CD_BLOCK_BYTES = 1 << 17
+# A sparse matrix's stored values are summed (squared) as rows of this many (_sum_of_squares).
+_SUM_ROW = 1024
 
 
 def tiny_for(dtype, vmax):
@@ -66,6 +68,16 @@ class _Workspaces(threading.local):
         self.rows = {}
 
 
+def _sum_of_squares(values):
+    """The sum of the squares of a 1-D float array, in double, by rows of _SUM_ROW entries
+    (dense.sums; the rest as one row): the same bits on any thread count. BLAS's dot is
+    neither (it splits a long vector among its threads), and a multithreaded BLAS call leaves
+    its threads spinning for a while, taking CPUs from the fit that follows."""
+    n_full = values.shape[0] - values.shape[0] % _SUM_ROW
+    head = dense.sums(values[:n_full].reshape(-1, _SUM_ROW), effective_n_threads())[1]
+    return float(head + dense.sums(values[n_full:].reshape(1, -1), 1)[1])
+
+
 class Matrix:
     """The data matrix V as the kernels see it.
 
@@ -95,8 +107,8 @@ class Matrix:
             self.X = (csr.indptr, csr.indices, csr.data)
             self.XT = (csc.indptr.astype(idx, copy=False), csc.indices.astype(idx, copy=False),
                        csc.data)
-            data = csr.data.astype(np.float64)
-            self.sq_norm, self.total = float(data @ data), float(data.sum())
+            self.total = float(csr.data.astype(np.float64).sum())
+            self.sq_norm = _sum_of_squares(csr.data)
             self.nnz = csr.nnz
             self.n_observed = csr.nnz if self.masked else csr.shape[0] * csr.shape[1]
         else:
@@ -329,7 +341,11 @@ class Matrix:
         (kernels/cd.pyx); returns the squared change. Fully observed data only."""
         A, B = (Ht, W) if h_side else (W, Ht)
         k = A.shape[1]
-        colsum = B.sum(axis=0, dtype=np.float64)
+        colsum = np.empty(k)  # B's column sums, in double
+        if k > 1:
+            cd.column_sums(B, colsum)
+        else:  # NumPy's pairwise sum of one column, as before
+            colsum[:] = B.sum(axis=0, dtype=np.float64)
         n_threads = threads_for(6.0 * max_inner * self.nnz * k, n_threads)
         args = (l1, l2, floor, self.tiny, max_inner, inner_rtol)
         if self.kind == "csr":
@@ -359,7 +375,7 @@ class Matrix:
             return zeros + sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
                                                n_threads)
         stored = sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
-        W64, H64 = W.astype(np.float64), Ht.astype(np.float64)
+        W64, H64 = W.astype(np.float64, copy=False), Ht.astype(np.float64, copy=False)
         if beta == 2.0:
             cross = float(np.sum((W64.T @ W64) * (H64.T @ H64)))
             return max(0.5 * (self.sq_norm - 2.0 * stored + cross), 0.0)
