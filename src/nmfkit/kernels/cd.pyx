@@ -34,6 +34,10 @@
 # the next pass. On that corpus it saves a third of a pass, for about one pass more to a given
 # objective.
 #
+# A CSR row is updated on its own (_row), reading B's rows where they lie: its few rows of B
+# are in cache after its start, and with most coordinates skipped, interleaving several rows
+# (as dense rows are, _rows) cost more in bookkeeping and mispredicted branches than it gained.
+#
 # Rows of A are independent and each is computed by the same arithmetic whatever the chunk
 # or thread that runs it: the results are the same bits on any thread count. The dense
 # H-side kernel runs blocks of columns of V side by side, each column by exactly the
@@ -51,9 +55,7 @@ ctypedef fused index_t:
     int64_t
 
 cdef enum:
-    GROUP_ROWS = 8          # CSR rows updated side by side (see _rows)
-    GROUP_ENTRIES = 2048    # stored entries of a group at most (unless one row has more)
-    DENSE_GROUP_ROWS = 4    # dense rows updated side by side
+    DENSE_GROUP_ROWS = 4    # dense rows updated side by side (see _rows)
     PREFETCH_AHEAD = 8      # CSR: B's row of the entry this many ahead is fetched early
     RATIO_ROWS = 256        # dense columns: rows of V / WH per product for the sums T
 
@@ -97,27 +99,39 @@ cdef inline bint _below_floor(double w, double s, double t, double h2, double l1
     return g > 0.0 and h > 0.0 and w > floor and w - g / h < floor
 
 
+cdef inline floating _at(const floating *b, const Py_ssize_t *cols, Py_ssize_t k,
+                         Py_ssize_t p) noexcept nogil:
+    """B's coordinate at entry p: b[p] when cols is NULL (B by coordinate, contiguous), else
+    b[cols[p] * k], b pointing at the coordinate in B's first row (CSR: B's rows gathered in
+    place, no copy). Callers pass cols NULL as a literal, so the test folds away."""
+    return b[cols[p] * k] if cols != NULL else b[p]
+
+
 cdef inline double _trial_sum(const floating *x, const floating *wh, const floating *b,
-                              double shift, Py_ssize_t n, floating tiny) noexcept nogil:
+                              const Py_ssize_t *cols, Py_ssize_t k, double shift, Py_ssize_t n,
+                              floating tiny) noexcept nogil:
     """T = sum x b / (wh + shift b) (read as tiny below it) at a trial value of the
-    coordinate, wh left as it is; two running sums."""
+    coordinate, wh left as it is, B's coordinate b read by _at; two running sums."""
     cdef Py_ssize_t p, n2 = n - n % 2
     cdef double t0 = 0.0, t1 = 0.0
-    cdef floating v0, v1, fs = <floating> shift
+    cdef floating v0, v1, b0, b1, fs = <floating> shift
     for p in range(0, n2, 2):
-        v0 = wh[p] + fs * b[p]
-        v1 = wh[p + 1] + fs * b[p + 1]
+        b0 = _at(b, cols, k, p)
+        b1 = _at(b, cols, k, p + 1)
+        v0 = wh[p] + fs * b0
+        v1 = wh[p + 1] + fs * b1
         if v0 < tiny:
             v0 = tiny
         if v1 < tiny:
             v1 = tiny
-        t0 = t0 + x[p] * (b[p] / <double> v0)
-        t1 = t1 + x[p + 1] * (b[p + 1] / <double> v1)
+        t0 = t0 + x[p] * (b0 / <double> v0)
+        t1 = t1 + x[p + 1] * (b1 / <double> v1)
     if n2 < n:
-        v0 = wh[n2] + fs * b[n2]
+        b0 = _at(b, cols, k, n2)
+        v0 = wh[n2] + fs * b0
         if v0 < tiny:
             v0 = tiny
-        t0 = t0 + x[n2] * (b[n2] / <double> v0)
+        t0 = t0 + x[n2] * (b0 / <double> v0)
     return t0 + t1
 
 
@@ -162,26 +176,28 @@ cdef double _close(Workspace *ws) noexcept:
 
 
 cdef inline void _sums(const floating *x, floating *wh, const floating *b,
-                       const floating *pending, floating change, Py_ssize_t n,
-                       floating tiny, double *t, double *h2) noexcept nogil:
+                       const floating *pending, const Py_ssize_t *cols, Py_ssize_t k,
+                       floating change, Py_ssize_t n, floating tiny, double *t,
+                       double *h2) noexcept nogil:
     """t = sum x b / wh, h2 = sum x b^2 / wh^2 over n entries (wh read as tiny below it),
     after wh += change * pending when pending is not NULL (the previous step, applied in the
-    same pass over the entries). Two running sums each, in a fixed order."""
+    same pass over the entries); b and pending read by _at. Two running sums each, in a fixed
+    order."""
     cdef Py_ssize_t p, n2 = n - n % 2
     cdef double t0 = 0.0, t1 = 0.0, q0 = 0.0, q1 = 0.0, r0, r1, u0, u1
     cdef floating v0, v1
     for p in range(0, n2, 2):
         if pending != NULL:  # the same pass over the entries (loop-invariant: unswitched)
-            wh[p] = wh[p] + change * pending[p]
-            wh[p + 1] = wh[p + 1] + change * pending[p + 1]
+            wh[p] = wh[p] + change * _at(pending, cols, k, p)
+            wh[p + 1] = wh[p + 1] + change * _at(pending, cols, k, p + 1)
         v0 = wh[p]
         v1 = wh[p + 1]
         if v0 < tiny:
             v0 = tiny
         if v1 < tiny:
             v1 = tiny
-        r0 = b[p] / <double> v0
-        r1 = b[p + 1] / <double> v1
+        r0 = _at(b, cols, k, p) / <double> v0
+        r1 = _at(b, cols, k, p + 1) / <double> v1
         u0 = x[p] * r0
         u1 = x[p + 1] * r1
         t0 = t0 + u0
@@ -190,11 +206,11 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
         q1 = q1 + u1 * r1
     if n2 < n:
         if pending != NULL:
-            wh[n2] = wh[n2] + change * pending[n2]
+            wh[n2] = wh[n2] + change * _at(pending, cols, k, n2)
         v0 = wh[n2]
         if v0 < tiny:
             v0 = tiny
-        r0 = b[n2] / <double> v0
+        r0 = _at(b, cols, k, n2) / <double> v0
         u0 = x[n2] * r0
         t0 = t0 + u0
         q0 = q0 + u0 * r0
@@ -202,45 +218,66 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
     h2[0] = q0 + q1
 
 
+cdef inline bint _newton(floating *w, floating *change, Py_ssize_t *pending, Py_ssize_t r,
+                       const floating *x, floating *wh, const floating *b,
+                       const floating *pb, const Py_ssize_t *cols, Py_ssize_t k,
+                       Py_ssize_t n, double s, double inv_c, double l1, double l2,
+                       double floor, floating tiny, double inner_rtol) noexcept nogil:
+    """One Newton step of coordinate r of a row at w[0], in place: its sums over the row's n
+    entries (applying the row's pending step first: pb, change[0]), the rule of the module
+    notes, the floor confirmed as the minimizer when the step lands below it. Leaves the
+    step pending (change[0], pending[0] = r, or -1 if it did not move). Returns whether the
+    coordinate is done in this pass (at the floor, or moved by at most inner_rtol of its
+    value)."""
+    cdef double t, h2
+    cdef floating w_new
+    cdef bint at_floor
+    _sums(x, wh, b, pb, cols, k, change[0], n, tiny, &t, &h2)
+    w_new = <floating> _coordinate(w[0], s, inv_c, t, h2, l1, l2, floor)
+    at_floor = _below_floor(w[0], s, t, h2, l1, l2, floor) and (
+        s + l1 + l2 * floor >= _trial_sum(x, wh, b, cols, k, floor - w[0], n, tiny))
+    if at_floor:  # the floor is the minimizer: no further step
+        w_new = <floating> floor
+    change[0] = w_new - w[0]
+    pending[0] = r if change[0] != 0 else -1
+    w[0] = w_new
+    return at_floor or fabs(change[0]) <= inner_rtol * w_new
+
+
 cdef struct Group:
-    # rows of A updated side by side, GROUP at most; per row q: its entries of X at
-    # x + xoff[q] (n[q] of them), their products at wh + whoff[q], B there by coordinate at
-    # bt + btoff[q] + r * ldb[q], its row of A at a + arow[q] * k
+    # dense rows of A updated side by side, DENSE_GROUP_ROWS at most; per row q: its entries
+    # of V at x + xoff[q] (n[q] of them), their products at wh + whoff[q], B there by
+    # coordinate at bt + btoff[q] + r * ldb[q], its row of A at a + arow[q] * k
     Py_ssize_t size
-    Py_ssize_t n[GROUP_ROWS]
-    Py_ssize_t xoff[GROUP_ROWS]
-    Py_ssize_t whoff[GROUP_ROWS]
-    Py_ssize_t btoff[GROUP_ROWS]
-    Py_ssize_t ldb[GROUP_ROWS]
-    Py_ssize_t arow[GROUP_ROWS]
+    Py_ssize_t n[DENSE_GROUP_ROWS]
+    Py_ssize_t xoff[DENSE_GROUP_ROWS]
+    Py_ssize_t whoff[DENSE_GROUP_ROWS]
+    Py_ssize_t btoff[DENSE_GROUP_ROWS]
+    Py_ssize_t ldb[DENSE_GROUP_ROWS]
+    Py_ssize_t arow[DENSE_GROUP_ROWS]
 
 
-cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
-                  const floating *bsrc, const Py_ssize_t *cols,
+cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *bt,
                   floating *a, Py_ssize_t k, const double *colsum, const double *inv_c,
                   const double *tstart, double l1, double l2, double floor, floating tiny,
                   int max_inner, double inner_rtol) noexcept nogil:
-    """Coordinate descent over the k entries of each row of the group, in place: coordinate
-    r of every row, then r + 1, so that the rows' chains of dependent steps overlap. Each
-    row gets exactly the arithmetic it would get alone (its own steps and early exit; a
-    step's change is applied to wh in the pass over the entries of the next one). wh holds
-    the rows' current products (A B^T) at their entries on entry, overwritten; tstart
-    (g x k) their sums T at the start (_skipped). B by coordinate: at bt + btoff[q] +
-    r * ldb[q], gathered there from bsrc (c x k) at the entries' columns cols when cols is
-    not NULL (CSR, coordinates that move only), else already there (dense). Returns
-    ||a_new - a_old||^2 over the group."""
-    cdef Py_ssize_t r, _step, q, p, g = grp.size
-    cdef Py_ssize_t pending[GROUP_ROWS]  # the coordinate of the last step not yet in wh
-    cdef floating change[GROUP_ROWS]
-    cdef floating w[GROUP_ROWS]
-    cdef double w0[GROUP_ROWS]
-    cdef unsigned char done[GROUP_ROWS]
-    cdef floating w_new
-    cdef double t, h2, delta_sq = 0.0
+    """Coordinate descent over the k entries of each dense row of the group, in place:
+    coordinate r of every row, then r + 1, so that the rows' chains of dependent steps
+    overlap. Each row gets exactly the arithmetic it would get alone (_row's: its own steps
+    and early exit; a step's change is applied to wh in the pass over the entries of the
+    next one). wh holds the rows' current products (A B^T) at their entries on entry,
+    overwritten; tstart (g x k) their sums T at the start (_skipped); B by coordinate at
+    bt + btoff[q] + r * ldb[q]. Returns ||a_new - a_old||^2 over the group."""
+    cdef Py_ssize_t r, _step, q, g = grp.size
+    cdef Py_ssize_t pending[DENSE_GROUP_ROWS]  # the coordinate of the last step not in wh
+    cdef floating change[DENSE_GROUP_ROWS]
+    cdef floating w[DENSE_GROUP_ROWS]
+    cdef double w0[DENSE_GROUP_ROWS]
+    cdef unsigned char done[DENSE_GROUP_ROWS]
+    cdef double delta_sq = 0.0
     cdef int active
-    cdef bint at_floor
     cdef const floating *pb
-    cdef floating *b
+    cdef const floating *b
     for q in range(g):
         pending[q] = -1
         change[q] = 0
@@ -250,12 +287,7 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
             w[q] = a[grp.arow[q] * k + r]
             w0[q] = w[q]
             done[q] = _skipped(w[q], colsum[r], tstart[q * k + r], l1, l2, floor)
-            if not done[q]:
-                active = active + 1
-                if cols != NULL:  # B's coordinate r at the row's entries
-                    b = bt + grp.btoff[q] + r * grp.ldb[q]
-                    for p in range(grp.n[q]):
-                        b[p] = bsrc[cols[grp.whoff[q] + p] * k + r]
+            active = active + (not done[q])
         if active == 0:  # no row moves coordinate r: nothing to write back
             continue
         for _step in range(max_inner):
@@ -265,21 +297,10 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
                     continue
                 pb = bt + grp.btoff[q] + pending[q] * grp.ldb[q] if pending[q] >= 0 else NULL
                 b = bt + grp.btoff[q] + r * grp.ldb[q]
-                _sums(x + grp.xoff[q], wh + grp.whoff[q], b, pb, change[q], grp.n[q], tiny,
-                      &t, &h2)
-                w_new = <floating> _coordinate(w[q], colsum[r], inv_c[r], t, h2, l1, l2, floor)
-                at_floor = _below_floor(w[q], colsum[r], t, h2, l1, l2, floor) and (
-                    colsum[r] + l1 + l2 * floor >= _trial_sum(
-                        x + grp.xoff[q], wh + grp.whoff[q], b, floor - w[q], grp.n[q], tiny))
-                if at_floor:  # the floor is the minimizer: no further step
-                    w_new = <floating> floor
-                change[q] = w_new - w[q]
-                pending[q] = r if change[q] != 0 else -1
-                w[q] = w_new
-                if at_floor or fabs(change[q]) <= inner_rtol * w_new:
-                    done[q] = 1
-                else:
-                    active = active + 1
+                done[q] = _newton(&w[q], &change[q], &pending[q], r, x + grp.xoff[q],
+                                  wh + grp.whoff[q], b, pb, NULL, k, grp.n[q], colsum[r],
+                                  inv_c[r], l1, l2, floor, tiny, inner_rtol)
+                active = active + (not done[q])
             if active == 0:
                 break
         for q in range(g):
@@ -288,11 +309,38 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, floating *bt,
     return delta_sq
 
 
-cdef size_t _group_bytes(Py_ssize_t k, Py_ssize_t entries) noexcept:
-    """Bytes of a thread's Group, the k sums T at the start of each of its rows (doubles)
-    and the column indices of its entries (Py_ssize_t), rounded up to a cache line."""
-    return (sizeof(Group) + GROUP_ROWS * k * sizeof(double) + entries * sizeof(Py_ssize_t)
-            + 63) // 64 * 64
+cdef double _row(const floating *x, floating *wh, const floating *B,
+                 const Py_ssize_t *cols, Py_ssize_t n, floating *a, Py_ssize_t k,
+                 const double *colsum, const double *inv_c, const double *tstart, double l1,
+                 double l2, double floor, floating tiny, int max_inner,
+                 double inner_rtol) noexcept nogil:
+    """Coordinate descent over the k entries of one row a of A, in place, against the rows
+    cols of B (c x k) at its n stored entries x; wh holds their products (A B^T) on entry,
+    overwritten; tstart its sums T at the start (_skipped). B is read where it lies (_at): a
+    short row's few rows of B stay in cache, and most coordinates are skipped. Returns
+    ||a_new - a_old||^2."""
+    cdef Py_ssize_t r, _step, pending = -1  # the coordinate of the last step not yet in wh
+    cdef floating w, w0, change = 0
+    cdef double delta_sq = 0.0
+    for r in range(k):
+        w = a[r]
+        if _skipped(w, colsum[r], tstart[r], l1, l2, floor):
+            continue
+        w0 = w
+        for _step in range(max_inner):
+            if _newton(&w, &change, &pending, r, x, wh, B + r,
+                       B + pending if pending >= 0 else NULL, cols, k, n, colsum[r],
+                       inv_c[r], l1, l2, floor, tiny, inner_rtol):
+                break
+        a[r] = w
+        delta_sq += (w - w0) * (w - w0)
+    return delta_sq
+
+
+cdef size_t _group_bytes(Py_ssize_t k) noexcept:
+    """Bytes of a thread's Group and the k sums T at the start of each of its rows
+    (doubles), rounded up to a cache line."""
+    return (sizeof(Group) + DENSE_GROUP_ROWS * k * sizeof(double) + 63) // 64 * 64
 
 
 def column_sums(const floating[:, ::1] B not None, double[::1] out not None):
@@ -318,84 +366,61 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     """One coordinate-descent pass over A, in place, for X CSR (r x c) IN ~= A B^T.
 
     A (r x k) IN/OUT; B (c x k) IN; colsum (k) IN = the column sums of B (all its rows).
-    Rows go in groups (_rows) of at most GROUP_ROWS rows and GROUP_ENTRIES stored entries
-    (or one longer row), with their products (A B^T) at the stored entries and B there by
-    coordinate in the thread's buffer. Returns ||A_new - A_old||^2.
+    Each row (_row) starts from its products (A B^T) at its stored entries, their columns
+    and its k sums T, in the thread's buffers. Returns ||A_new - A_old||^2.
     """
     cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, j, p, p0, length, c, ch, tid
-    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = GROUP_ENTRIES, stride
-    cdef Py_ssize_t used, end
-    cdef size_t gstride
+    cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = 1, end
+    cdef Py_ssize_t stride, cstride, tstride
     cdef Py_ssize_t nnz = indptr[r] if r > 0 else 0
     cdef floating ftiny = <floating> tiny
     cdef double part, ratio
-    cdef double *tstart
     cdef double *trow
     cdef Py_ssize_t *cols
-    cdef floating *all_buf
     cdef floating *wh
-    cdef floating *bt
     cdef const floating *brow
+    cdef const floating *ahead
     cdef double *partials
     cdef double *inv_c
     cdef Workspace ws
-    cdef Group *grp
     if colsum.shape[0] < k or B.shape[1] != k:
         raise ValueError("colsum must have k entries and B k columns")
     for i in range(r):
         longest = max(longest, <Py_ssize_t> (indptr[i + 1] - indptr[i]))
-    stride = (longest * (k + 1) + 15) // 16 * 16 + 16  # no cache line shared by two threads
-    gstride = _group_bytes(k, longest)
+    stride = (longest + 15) // 16 * 16 + 16  # no cache line shared by two threads
+    cstride = (longest + 7) // 8 * 8 + 8  # a thread's column indices (Py_ssize_t)
+    tstride = (k + 7) // 8 * 8 + 8  # a thread's sums T (doubles)
     _open(&ws, colsum, k, l1, n_threads * stride * sizeof(floating),
-          n_threads * gstride, n_chunks)
-    all_buf = <floating *> ws.buf
+          n_threads * (cstride * sizeof(Py_ssize_t) + tstride * sizeof(double)), n_chunks)
     inv_c, partials = ws.inv_c, ws.partials
     with nogil, parallel(num_threads=n_threads):
         tid = threadid()
-        wh = all_buf + tid * stride
-        bt = wh + longest
-        grp = <Group *> (<char *> ws.extra + tid * gstride)
-        tstart = <double *> (<char *> grp + sizeof(Group))
-        cols = <Py_ssize_t *> (tstart + GROUP_ROWS * k)
+        wh = <floating *> ws.buf + tid * stride
+        cols = <Py_ssize_t *> ws.extra + tid * cstride
+        trow = <double *> (<Py_ssize_t *> ws.extra + n_threads * cstride) + tid * tstride
         for ch in prange(n_chunks, schedule='dynamic'):
             part = 0.0
-            i = ch * CHUNK
             end = min(r, (ch + 1) * CHUNK)
-            while i < end:
-                grp.size = 0
-                used = 0
-                while i < end and grp.size < GROUP_ROWS:
-                    p0 = indptr[i]
-                    length = indptr[i + 1] - p0
-                    if grp.size > 0 and used + length > GROUP_ENTRIES:
-                        break
-                    grp.n[grp.size] = length
-                    grp.xoff[grp.size] = p0
-                    grp.whoff[grp.size] = used
-                    grp.btoff[grp.size] = used * k
-                    grp.ldb[grp.size] = length
-                    grp.arow[grp.size] = i
-                    trow = tstart + grp.size * k
+            for i in range(ch * CHUNK, end):
+                p0 = indptr[i]
+                length = indptr[i + 1] - p0
+                for c in range(k):
+                    trow[c] = 0.0
+                for p in range(length):
+                    j = indices[p0 + p]
+                    brow = &B[j, 0]
+                    if p0 + p + PREFETCH_AHEAD < nnz:  # a random row of B: fetch early
+                        ahead = &B[indices[p0 + p + PREFETCH_AHEAD], 0]
+                        for c in range(0, k, 8):  # each cache line of it
+                            nmfkit_prefetch(ahead + c)
+                    wh[p] = <floating> dot(&A[i, 0], brow, k)
+                    ratio = data[p0 + p] / <double> nmfkit_max(wh[p], ftiny)
+                    cols[p] = j
                     for c in range(k):
-                        trow[c] = 0.0
-                    for p in range(length):
-                        j = indices[p0 + p]
-                        brow = &B[j, 0]
-                        if p0 + p + PREFETCH_AHEAD < nnz:  # a random row of B: fetch early
-                            ahead = &B[indices[p0 + p + PREFETCH_AHEAD], 0]
-                            for c in range(0, k, 8):  # each cache line of it
-                                nmfkit_prefetch(ahead + c)
-                        wh[used + p] = <floating> dot(&A[i, 0], brow, k)
-                        ratio = data[p0 + p] / <double> nmfkit_max(wh[used + p], ftiny)
-                        cols[used + p] = j
-                        for c in range(k):
-                            trow[c] = trow[c] + ratio * brow[c]
-                    used = used + length
-                    grp.size = grp.size + 1
-                    i = i + 1
-                part = part + _rows(grp, &data[0], wh, bt, &B[0, 0], cols, &A[0, 0], k,
-                                    &colsum[0], inv_c,
-                                    tstart, l1, l2, floor, ftiny, max_inner, inner_rtol)
+                        trow[c] = trow[c] + ratio * brow[c]
+                part = part + _row(&data[p0], wh, &B[0, 0], cols, length, &A[i, 0], k,
+                                   &colsum[0], inv_c, trow, l1, l2, floor, ftiny, max_inner,
+                                   inner_rtol)
             partials[ch] = part
     return _close(&ws)
 
@@ -413,7 +438,7 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
     cdef Py_ssize_t m = V.shape[0], n = V.shape[1], k = A.shape[1], i, j, c, ch, tid, q
     cdef Py_ssize_t n_chunks = (m + CHUNK - 1) // CHUNK, end
     cdef Py_ssize_t stride = ((DENSE_GROUP_ROWS + 1) * n + 15) // 16 * 16 + 16
-    cdef size_t gstride = _group_bytes(k, 0)
+    cdef size_t gstride = _group_bytes(k)
     cdef floating ftiny = <floating> tiny
     cdef floating ac
     cdef floating *row
@@ -464,7 +489,7 @@ def kl_cd_dense_rows(const floating[:, ::1] V not None, floating[:, ::1] A not N
                         ratio[j] = <floating> (V[i + q, j] / nmfkit_max(row[j], ftiny))
                     for c in range(k):
                         tstart[q * k + c] = dot(ratio, &Bt[c, 0], n)
-                part = part + _rows(grp, &V[0, 0], wh, <floating *> &Bt[0, 0], NULL, NULL,
+                part = part + _rows(grp, &V[0, 0], wh, &Bt[0, 0],
                                     &A[0, 0], k, &colsum[0], inv_c, tstart, l1, l2, floor,
                                     ftiny, max_inner, inner_rtol)
                 i = i + grp.size
