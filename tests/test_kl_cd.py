@@ -94,6 +94,34 @@ def test_one_pass_matches_the_reference(kind, h_side, l1, l2, floor):
     assert delta > 0
 
 
+@pytest.mark.parametrize("k", [4, 7, 9])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_csr_rows_start_in_vectors_and_in_lanes_left_over(k, dtype):
+    """A CSR row's start (its products and sums T, _cd_start.h) in vectors of 4 coordinates
+    and a scalar tail: one pass matches the reference, and int64 indices give the bits of
+    int32 ones."""
+    from nmfkit.kernels import cd
+    X = counts(31, 19, k, seed=k)
+    rng = np.random.default_rng(k)
+    W, Ht = rng.random((31, k)) + 0.05, rng.random((19, k)) + 0.05
+    W[rng.random(W.shape) < 0.33] = 0.0
+    M = Matrix(sp.csr_matrix(X))
+    A_ref = reference_pass(X, W, Ht, 0.0, 0.0, 0.0, M.tiny, 3, 1e-2)
+    csr = sp.csr_matrix(X.astype(dtype))
+    results = []
+    for index in (np.int32, np.int64):
+        A = W.astype(dtype)
+        colsum = Ht.astype(dtype).sum(axis=0, dtype=np.float64)
+        cd.kl_cd_csr(csr.indptr.astype(index), csr.indices.astype(index), csr.data, A,
+                     Ht.astype(dtype), colsum, 0.0, 0.0, 0.0, M.tiny, 3, 1e-2, 2)
+        results.append(A)
+    np.testing.assert_array_equal(results[0], results[1])
+    if dtype == np.float64:
+        np.testing.assert_allclose(results[0], A_ref, rtol=1e-12, atol=1e-14)
+    else:
+        np.testing.assert_allclose(results[0], A_ref, rtol=2e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("kind", ["dense", "csr"])
 @pytest.mark.parametrize("h_side", [False, True])
 def test_a_coordinate_at_the_floor_is_skipped_by_its_slope_at_the_start(kind, h_side):

@@ -37,6 +37,7 @@
 # A CSR row is updated on its own (_row), reading B's rows where they lie: its few rows of B
 # are in cache after its start, and with most coordinates skipped, interleaving several rows
 # (as dense rows are, _rows) cost more in bookkeeping and mispredicted branches than it gained.
+# Its start (products, columns, sums T) is _cd_start.h's, with an AVX2 clone of the same bits.
 #
 # Rows of A are independent and each is computed by the same arithmetic whatever the chunk
 # or thread that runs it: the results are the same bits on any thread count. The dense
@@ -47,8 +48,7 @@ from libc.math cimport fabs, sqrt
 from libc.stdint cimport int32_t, int64_t
 from libc.stdlib cimport free, malloc
 
-from ._common cimport (CHUNK, dot, floating, gemm_rm, new_partials, nmfkit_max, nmfkit_prefetch,
-                      total)
+from ._common cimport CHUNK, dot, floating, gemm_rm, new_partials, nmfkit_max, total
 
 ctypedef fused index_t:
     int32_t
@@ -56,8 +56,26 @@ ctypedef fused index_t:
 
 cdef enum:
     DENSE_GROUP_ROWS = 4    # dense rows updated side by side (see _rows)
-    PREFETCH_AHEAD = 8      # CSR: B's row of the entry this many ahead is fetched early
     RATIO_ROWS = 256        # dense columns: rows of V / WH per product for the sums T
+
+cdef extern from "_cd_start.h":
+    # a CSR row's products, columns and sums T at its start (see the header)
+    void nmfkit_cd_start_f64_i32(const double *a, const double *B, Py_ssize_t k,
+                                 const int32_t *idx, const double *x, Py_ssize_t n,
+                                 Py_ssize_t ahead, double tiny, double *wh, Py_ssize_t *cols,
+                                 double *t) noexcept nogil
+    void nmfkit_cd_start_f64_i64(const double *a, const double *B, Py_ssize_t k,
+                                 const int64_t *idx, const double *x, Py_ssize_t n,
+                                 Py_ssize_t ahead, double tiny, double *wh, Py_ssize_t *cols,
+                                 double *t) noexcept nogil
+    void nmfkit_cd_start_f32_i32(const float *a, const float *B, Py_ssize_t k,
+                                 const int32_t *idx, const float *x, Py_ssize_t n,
+                                 Py_ssize_t ahead, float tiny, float *wh, Py_ssize_t *cols,
+                                 double *t) noexcept nogil
+    void nmfkit_cd_start_f32_i64(const float *a, const float *B, Py_ssize_t k,
+                                 const int64_t *idx, const float *x, Py_ssize_t n,
+                                 Py_ssize_t ahead, float tiny, float *wh, Py_ssize_t *cols,
+                                 double *t) noexcept nogil
 
 
 cdef inline double _coordinate(double w, double s, double inv_c, double t, double h2,
@@ -369,17 +387,15 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
     Each row (_row) starts from its products (A B^T) at its stored entries, their columns
     and its k sums T, in the thread's buffers. Returns ||A_new - A_old||^2.
     """
-    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, j, p, p0, length, c, ch, tid
+    cdef Py_ssize_t r = A.shape[0], k = A.shape[1], i, p0, length, ch, tid
     cdef Py_ssize_t n_chunks = (r + CHUNK - 1) // CHUNK, longest = 1, end
     cdef Py_ssize_t stride, cstride, tstride
     cdef Py_ssize_t nnz = indptr[r] if r > 0 else 0
     cdef floating ftiny = <floating> tiny
-    cdef double part, ratio
+    cdef double part
     cdef double *trow
     cdef Py_ssize_t *cols
     cdef floating *wh
-    cdef const floating *brow
-    cdef const floating *ahead
     cdef double *partials
     cdef double *inv_c
     cdef Workspace ws
@@ -404,20 +420,18 @@ def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not
             for i in range(ch * CHUNK, end):
                 p0 = indptr[i]
                 length = indptr[i + 1] - p0
-                for c in range(k):
-                    trow[c] = 0.0
-                for p in range(length):
-                    j = indices[p0 + p]
-                    brow = &B[j, 0]
-                    if p0 + p + PREFETCH_AHEAD < nnz:  # a random row of B: fetch early
-                        ahead = &B[indices[p0 + p + PREFETCH_AHEAD], 0]
-                        for c in range(0, k, 8):  # each cache line of it
-                            nmfkit_prefetch(ahead + c)
-                    wh[p] = <floating> dot(&A[i, 0], brow, k)
-                    ratio = data[p0 + p] / <double> nmfkit_max(wh[p], ftiny)
-                    cols[p] = j
-                    for c in range(k):
-                        trow[c] = trow[c] + ratio * brow[c]
+                if floating is double and index_t is int32_t:
+                    nmfkit_cd_start_f64_i32(&A[i, 0], &B[0, 0], k, &indices[p0], &data[p0],
+                                            length, nnz - p0, ftiny, wh, cols, trow)
+                elif floating is double:
+                    nmfkit_cd_start_f64_i64(&A[i, 0], &B[0, 0], k, &indices[p0], &data[p0],
+                                            length, nnz - p0, ftiny, wh, cols, trow)
+                elif index_t is int32_t:
+                    nmfkit_cd_start_f32_i32(&A[i, 0], &B[0, 0], k, &indices[p0], &data[p0],
+                                            length, nnz - p0, ftiny, wh, cols, trow)
+                else:
+                    nmfkit_cd_start_f32_i64(&A[i, 0], &B[0, 0], k, &indices[p0], &data[p0],
+                                            length, nnz - p0, ftiny, wh, cols, trow)
                 part = part + _row(&data[p0], wh, &B[0, 0], cols, length, &A[i, 0], k,
                                    &colsum[0], inv_c, trow, l1, l2, floor, ftiny, max_inner,
                                    inner_rtol)
