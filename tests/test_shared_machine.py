@@ -62,6 +62,15 @@ def test_free_cpus_counts_other_processes_not_this_one(monkeypatch):
     assert free_cpus(spread=False) == n and sleeps == []
     fake_queue(monkeypatch, [2, 2, 2, 0, 2])
     assert free_cpus() == n and len(sleeps) == 3
+    # a busy CPU in every back-to-back look is confirmed by looks spread over a few
+    # milliseconds: a kernel thread that ran for a moment does not count ...
+    fake_queue(monkeypatch, [1, 1, 1, 1, 1, 1, 0])
+    sleeps.clear()
+    assert free_cpus(spread=False) == n and len(sleeps) == 2
+    # ... a neighbour that stays runnable does
+    fake_queue(monkeypatch, [1])
+    sleeps.clear()
+    assert free_cpus(spread=False) == max(0, n - 1) and len(sleeps) == threads._CONFIRM_LOOKS
     # this process's own runnable threads (the caller, spinning OpenMP workers) are not busy
     monkeypatch.setattr(threads, "_runnable_total", lambda: 3)
     monkeypatch.setattr(threads, "_runnable_own", lambda: 3)

@@ -41,6 +41,8 @@ LOAD_RECHECK_SECONDS = 0.25
 # worker threads of a batch of starts ending: the next batch ran one by one.
 _LOOKS = 5
 _LOOK_GAP = 0.001
+# Looks that confirm, spread, a busy CPU that back-to-back looks saw (free_cpus).
+_CONFIRM_LOOKS = 3
 
 _lock = threading.Lock()
 _depth = 0
@@ -116,19 +118,22 @@ def free_cpus(spread=True):
     """CPUs of this process's affinity mask that no other process keeps busy now, or None
     where that cannot be read (not Linux).
 
-    The run queue is looked at up to _LOOKS times, _LOOK_GAP seconds apart (back to back
-    with spread=False; once when it shows nothing busy), and the fewest tasks of other
-    processes seen there count: a
-    CPU-bound neighbour is runnable at every look, a passing one is not. This process's own
-    threads (the caller, OpenMP workers still spinning after their last region, other
-    fits) are left out; fits in several Python threads of this process share what is free
-    through LoadFollower.
+    The run queue is looked at up to _LOOKS times, _LOOK_GAP seconds apart (once when it
+    shows nothing busy), and the fewest tasks of other processes seen there count: a
+    CPU-bound neighbour is runnable at every look, a passing one is not. With spread=False
+    (a fit, which looks again in a quarter second) the looks are back to back, and only a
+    CPU they all show busy is confirmed by up to _CONFIRM_LOOKS more, spread: a kernel
+    thread that runs for a few hundred microseconds (a virtual machine's memory monitor)
+    filled every back-to-back look of a third of the fits on an idle 2-CPU machine, which
+    then ran on one thread. This process's own threads (the caller, OpenMP workers still
+    spinning after their last region, other fits) are left out; fits in several Python
+    threads of this process share what is free through LoadFollower.
     """
     try:
         cpus = len(os.sched_getaffinity(0))
         busy = cpus
-        for look in range(_LOOKS):
-            if look and spread:
+        for look in range(_LOOKS + (0 if spread else _CONFIRM_LOOKS)):
+            if look and (spread or look >= _LOOKS):
                 time.sleep(_LOOK_GAP)
             busy = min(busy, _runnable_total() - _runnable_own())
             if busy <= 0:
