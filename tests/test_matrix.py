@@ -224,14 +224,21 @@ def test_sparse_sums_do_not_depend_on_blas_threads(rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("r,k", [(0, 3), (1, 2), (5, 7), (9000, 20), (20000, 3)])
-def test_cd_column_sums_are_numpys(rng, dtype, r, k):
-    """cd.column_sums gives the bits of NumPy's B.sum(axis=0, dtype=float64) (k > 1: row
-    after row), which coordinate descent used before."""
-    from nmfkit.kernels import cd
+@pytest.mark.parametrize("r,k", [(0, 3), (1, 1), (1, 2), (5, 7), (9000, 20), (20000, 3)])
+def test_column_sums_are_numpys(rng, dtype, r, k):
+    """column_sums gives the bits of NumPy's B.sum(axis=0, dtype=...) (KL MU's denominator in
+    B's precision, coordinate descent's in double): row after row (the kernel, k > 1), or
+    NumPy's own (k = 1, a Fortran-ordered B)."""
+    from nmfkit.core.matrix import column_sums
+    from nmfkit.kernels import steps
     B = (rng.random((r, k)) * 10.0 ** rng.uniform(-4, 4, (r, k))).astype(dtype)
-    out = np.full(k, np.nan)
-    cd.column_sums(B, out)
-    np.testing.assert_array_equal(out, B.sum(axis=0, dtype=np.float64))
+    for out_dtype in {dtype, np.float64}:
+        for layout in (B, np.asfortranarray(B)):
+            got = column_sums(layout, out_dtype)
+            assert got.dtype == out_dtype
+            np.testing.assert_array_equal(got, layout.sum(axis=0, dtype=out_dtype))
     with pytest.raises(ValueError, match="k columns"):
-        cd.column_sums(B, np.empty(k + 1))
+        steps.column_sums(B, np.empty(k + 1))
+    if dtype == np.float64:
+        with pytest.raises(TypeError, match="float32"):
+            steps.column_sums(B, np.empty(k, np.float32))

@@ -385,11 +385,11 @@ def test_concurrent_fits_match_solo_results():
 # Python thread can run only where the first one gives the GIL up (inside a kernel).
 KERNEL_MODULES = {"_cd": _cd, "_dense": _dense, "_loop": _loop, "_sparse": _sparse,
                   "_steps": _steps}
-KERNELS = ["_cd.column_sums", "_cd.kl_cd_csr", "_cd.kl_cd_dense_columns",
-           "_cd.kl_cd_dense_rows", "_dense.beta_products", "_dense.gram", "_dense.kl_numerator",
-           "_dense.matmul", "_dense.objective", "_dense.sums", "_loop.mu_loop",
-           "_sparse.beta_numerator", "_sparse.beta_stored", "_sparse.kl_numerator",
-           "_sparse.matmul", "_sparse.stored_terms", "_steps.extrapolate", "_steps.hals_step",
+KERNELS = ["_cd.kl_cd_csr", "_cd.kl_cd_dense_columns", "_cd.kl_cd_dense_rows",
+           "_dense.beta_products", "_dense.gram", "_dense.kl_numerator", "_dense.matmul",
+           "_dense.objective", "_dense.sums", "_loop.mu_loop", "_sparse.beta_numerator",
+           "_sparse.beta_stored", "_sparse.kl_numerator", "_sparse.matmul",
+           "_sparse.stored_terms", "_steps.column_sums", "_steps.extrapolate", "_steps.hals_step",
            "_steps.mu_beta_step", "_steps.mu_div_step", "_steps.mu_fro_step"]
 
 

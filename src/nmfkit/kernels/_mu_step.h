@@ -67,21 +67,22 @@ static void nmfkit_mu_fro_step_##S(T *A, const T *num, const double *den, ptrdif
 NMFKIT_MU_FRO_STEP_DEFINE(f64, double)
 NMFKIT_MU_FRO_STEP_DEFINE(f32, float)
 
-/* out (k) = the column sums of B (r x k, C order), each from 0 row after row in B's
-   precision: NumPy's B.sum(axis=0) for k > 1 (KL's denominator). Sums in local variables
-   for k <= 8 (the same additions in the same order): a sum kept in out, which may alias B
-   as far as the compiler knows, waits for its own store at every row. */
-#define NMFKIT_COLSUMS_DEFINE(S, T)                                                          \
-static inline void nmfkit_colsums_k_##S(const T *B, ptrdiff_t r, const ptrdiff_t k, T *out) { \
-    T s[8] = {0};                                                                            \
+/* out (k) = the column sums of B (r x k, C order), each from 0 row after row in out's
+   precision U: NumPy's B.sum(axis=0, dtype=U) for k > 1 (KL's denominator in B's precision,
+   coordinate descent's in double). Sums in local variables for k <= 8 (the same additions in
+   the same order): a sum kept in out, which may alias B as far as the compiler knows, waits
+   for its own store at every row. */
+#define NMFKIT_COLSUMS_DEFINE(S, T, U)                                                       \
+static inline void nmfkit_colsums_k_##S(const T *B, ptrdiff_t r, const ptrdiff_t k, U *out) { \
+    U s[8] = {0};                                                                            \
     for (ptrdiff_t i = 0; i < r; i++)                                                        \
         for (ptrdiff_t j = 0; j < k; j++)                                                    \
-            s[j] = s[j] + B[i * k + j];                                                      \
+            s[j] = s[j] + (U)B[i * k + j];                                                   \
     for (ptrdiff_t j = 0; j < k; j++)                                                        \
         out[j] = s[j];                                                                       \
 }                                                                                            \
                                                                                              \
-static void nmfkit_colsums_##S(const T *B, ptrdiff_t r, ptrdiff_t k, T *out) {               \
+static void nmfkit_colsums_##S(const T *B, ptrdiff_t r, ptrdiff_t k, U *out) {               \
     switch (k) {                                                                             \
     case 2: nmfkit_colsums_k_##S(B, r, 2, out); return;                                      \
     case 3: nmfkit_colsums_k_##S(B, r, 3, out); return;                                      \
@@ -95,9 +96,10 @@ static void nmfkit_colsums_##S(const T *B, ptrdiff_t r, ptrdiff_t k, T *out) {  
         out[j] = 0;                                                                          \
     for (ptrdiff_t i = 0; i < r; i++)                                                        \
         for (ptrdiff_t j = 0; j < k; j++)                                                    \
-            out[j] = out[j] + B[i * k + j];                                                  \
+            out[j] = out[j] + (U)B[i * k + j];                                               \
 }
 
-NMFKIT_COLSUMS_DEFINE(f64, double)
-NMFKIT_COLSUMS_DEFINE(f32, float)
+NMFKIT_COLSUMS_DEFINE(f64, double, double)
+NMFKIT_COLSUMS_DEFINE(f32, float, float)
+NMFKIT_COLSUMS_DEFINE(f32_f64, float, double)
 #endif

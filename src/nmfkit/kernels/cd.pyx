@@ -361,21 +361,6 @@ cdef size_t _group_bytes(Py_ssize_t k) noexcept:
     return (sizeof(Group) + DENSE_GROUP_ROWS * k * sizeof(double) + 63) // 64 * 64
 
 
-def column_sums(const floating[:, ::1] B not None, double[::1] out not None):
-    """out (k) = the column sums of B (r x k) IN, in double, each from 0 row after row: the
-    bits of NumPy's B.sum(axis=0, dtype=np.float64) for k > 1 (for k = 1 NumPy sums pairwise),
-    without its cost per row (on a 30000 x 20 factor it took longer than a fifth of a pass)."""
-    cdef Py_ssize_t r = B.shape[0], k = B.shape[1], i, c
-    if out.shape[0] != k:
-        raise ValueError("out must have B's k columns")
-    with nogil:
-        for c in range(k):
-            out[c] = 0.0
-        for i in range(r):
-            for c in range(k):
-                out[c] = out[c] + B[i, c]
-
-
 def kl_cd_csr(const index_t[::1] indptr not None, const index_t[::1] indices not None,
               const floating[::1] data not None, floating[:, ::1] A not None,
               const floating[:, ::1] B not None, const double[::1] colsum not None,

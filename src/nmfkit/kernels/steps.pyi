@@ -35,6 +35,11 @@ def max_threads() -> int:
     """omp_get_max_threads() now (1 without OpenMP)."""
 
 @_fused
+def column_sums(B: NDArray[_Float], out: NDArray[np.float32] | NDArray[np.float64]) -> None:
+    """out (k) = B's column sums row after row in out's precision (B's, or double for a
+    float32 B): NumPy's B.sum(axis=0, dtype=out.dtype) for k > 1."""
+
+@_fused
 def mu_fro_step(
     A: NDArray[_Float],
     num: NDArray[_Float],

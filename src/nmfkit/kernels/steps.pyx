@@ -101,6 +101,36 @@ def mu_fro_step(floating[:, ::1] A not None, const floating[:, ::1] num not None
     return (sums[0], sums[1], sums[2])
 
 
+ctypedef fused sum_t:
+    float
+    double
+
+
+def column_sums(const floating[:, ::1] B not None, sum_t[::1] out not None):
+    """out (k) = the column sums of B (r x k) IN, each from 0 row after row in out's
+    precision (B's, or double for a float32 B): the bits of NumPy's B.sum(axis=0,
+    dtype=out.dtype) for k > 1 (NumPy sums a single column pairwise), without its cost per
+    row (0.65 ms on a 30000 x 20 factor, which KL's updates need once per factor and
+    iteration). _mu_step.h's sums, as the compiled loop's."""
+    cdef Py_ssize_t r = B.shape[0], k = B.shape[1]
+    if out.shape[0] != k:
+        raise ValueError("out must have B's k columns")
+    if floating is double and sum_t is float:
+        raise TypeError("the sums of a float64 B are not formed in float32")
+    if k == 0:
+        return
+    if r == 0:
+        out[:] = 0
+        return
+    with nogil:
+        if floating is double:
+            colsums_f64(&B[0, 0], r, k, <double *> &out[0])
+        elif sum_t is float:
+            colsums_f32(&B[0, 0], r, k, &out[0])
+        else:
+            colsums_f32_f64(&B[0, 0], r, k, &out[0])
+
+
 cdef inline double _mu_fro_value(double a, double den_c, double num_c, double l1, double l2,
                                 double floor, double tiny) noexcept nogil:
     # the Frobenius MU update of one entry a, given (A gram)[c] and num[c]
@@ -126,6 +156,12 @@ cdef extern from "_mu_step.h":
                                                   const double *den, Py_ssize_t count,
                                                   double l1, double l2, double floor,
                                                   double tiny) noexcept nogil
+    void colsums_f64 "nmfkit_colsums_f64"(const double *B, Py_ssize_t r, Py_ssize_t k,
+                                          double *out) noexcept nogil
+    void colsums_f32 "nmfkit_colsums_f32"(const float *B, Py_ssize_t r, Py_ssize_t k,
+                                          float *out) noexcept nogil
+    void colsums_f32_f64 "nmfkit_colsums_f32_f64"(const float *B, Py_ssize_t r,
+                                                  Py_ssize_t k, double *out) noexcept nogil
 
 
 cdef int mu_fro_core(floating *A, Py_ssize_t r, Py_ssize_t k, const floating *num,

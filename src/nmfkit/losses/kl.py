@@ -9,6 +9,7 @@ increases the divergence. cd_update is the other update: a pass of coordinate de
 Newton steps (solver 'cd', kernels/cd.pyx), which forms its own statistics row by row.
 """
 
+from ..core.matrix import column_sums
 from ..core.params import loss_name
 from ..kernels import steps
 
@@ -35,8 +36,9 @@ class KullbackLeibler:
 
     @staticmethod
     def denominator(B, n_threads=None):
-        """The column sums of the fixed factor B (k,)."""
-        return B.sum(axis=0)
+        """The column sums of the fixed factor B (k,), in B's precision: NumPy's
+        B.sum(axis=0), to the bit."""
+        return column_sums(B, B.dtype)
 
     def statistics(self, M, W, Ht, h_side, num, den, n_threads):
         """The update's numerator into num and its denominator, returned (den is not used:
