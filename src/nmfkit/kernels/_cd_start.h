@@ -2,7 +2,7 @@
    n stored entries p (value x[p], column j = idx[p]):
        wh[p]   = a . B[j]      (k products, entry c added to running sum c % 4, the four
                                 sums added as (s0 + s1) + (s2 + s3): _common.pxd's dot),
-       cols[p] = j,
+       cols[p] = j k        (the offset of the entry's row of B),
    and the row's sums, entry after entry,
        t[c] = sum_p (x[p] / max(wh[p], tiny)) B[j][c]     (in double).
    B's row of the entry PREFETCH entries ahead is fetched early while that entry is one of
@@ -71,7 +71,7 @@ static void nmfkit_cd_start_##S(const T *restrict a, const T *restrict B, ptrdif
         for (ptrdiff_t c = k4; c < k; c++)                                                   \
             s[0] = s[0] + (double)(a[c] * b[c]);                                             \
         wh[p] = (T)((s[0] + s[1]) + (s[2] + s[3]));                                          \
-        cols[p] = j;                                                                         \
+        cols[p] = j * k;                                                                     \
         v = wh[p] > tiny ? wh[p] : tiny;                                                     \
         ratio = (double)x[p] / (double)v;                                                    \
         for (ptrdiff_t c = 0; c < k4; c += 4) {                                              \

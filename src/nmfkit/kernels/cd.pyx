@@ -117,16 +117,17 @@ cdef inline bint _below_floor(double w, double s, double t, double h2, double l1
     return g > 0.0 and h > 0.0 and w > floor and w - g / h < floor
 
 
-cdef inline floating _at(const floating *b, const Py_ssize_t *cols, Py_ssize_t k,
+cdef inline floating _at(const floating *b, const Py_ssize_t *cols,
                          Py_ssize_t p) noexcept nogil:
     """B's coordinate at entry p: b[p] when cols is NULL (B by coordinate, contiguous), else
-    b[cols[p] * k], b pointing at the coordinate in B's first row (CSR: B's rows gathered in
-    place, no copy). Callers pass cols NULL as a literal, so the test folds away."""
-    return b[cols[p] * k] if cols != NULL else b[p]
+    b[cols[p]], b pointing at the coordinate in B's first row and cols[p] the offset of the
+    entry's row of B (its column j times k: CSR, B's rows read in place, no copy). Callers
+    pass cols NULL as a literal, so the test folds away."""
+    return b[cols[p]] if cols != NULL else b[p]
 
 
 cdef inline double _trial_sum(const floating *x, const floating *wh, const floating *b,
-                              const Py_ssize_t *cols, Py_ssize_t k, double shift, Py_ssize_t n,
+                              const Py_ssize_t *cols, double shift, Py_ssize_t n,
                               floating tiny) noexcept nogil:
     """T = sum x b / (wh + shift b) (read as tiny below it) at a trial value of the
     coordinate, wh left as it is, B's coordinate b read by _at; two running sums."""
@@ -134,8 +135,8 @@ cdef inline double _trial_sum(const floating *x, const floating *wh, const float
     cdef double t0 = 0.0, t1 = 0.0
     cdef floating v0, v1, b0, b1, fs = <floating> shift
     for p in range(0, n2, 2):
-        b0 = _at(b, cols, k, p)
-        b1 = _at(b, cols, k, p + 1)
+        b0 = _at(b, cols, p)
+        b1 = _at(b, cols, p + 1)
         v0 = wh[p] + fs * b0
         v1 = wh[p + 1] + fs * b1
         if v0 < tiny:
@@ -145,7 +146,7 @@ cdef inline double _trial_sum(const floating *x, const floating *wh, const float
         t0 = t0 + x[p] * (b0 / <double> v0)
         t1 = t1 + x[p + 1] * (b1 / <double> v1)
     if n2 < n:
-        b0 = _at(b, cols, k, n2)
+        b0 = _at(b, cols, n2)
         v0 = wh[n2] + fs * b0
         if v0 < tiny:
             v0 = tiny
@@ -194,9 +195,8 @@ cdef double _close(Workspace *ws) noexcept:
 
 
 cdef inline void _sums(const floating *x, floating *wh, const floating *b,
-                       const floating *pending, const Py_ssize_t *cols, Py_ssize_t k,
-                       floating change, Py_ssize_t n, floating tiny, double *t,
-                       double *h2) noexcept nogil:
+                       const floating *pending, const Py_ssize_t *cols, floating change,
+                       Py_ssize_t n, floating tiny, double *t, double *h2) noexcept nogil:
     """t = sum x b / wh, h2 = sum x b^2 / wh^2 over n entries (wh read as tiny below it),
     after wh += change * pending when pending is not NULL (the previous step, applied in the
     same pass over the entries); b and pending read by _at. Two running sums each, in a fixed
@@ -206,16 +206,16 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
     cdef floating v0, v1
     for p in range(0, n2, 2):
         if pending != NULL:  # the same pass over the entries (loop-invariant: unswitched)
-            wh[p] = wh[p] + change * _at(pending, cols, k, p)
-            wh[p + 1] = wh[p + 1] + change * _at(pending, cols, k, p + 1)
+            wh[p] = wh[p] + change * _at(pending, cols, p)
+            wh[p + 1] = wh[p + 1] + change * _at(pending, cols, p + 1)
         v0 = wh[p]
         v1 = wh[p + 1]
         if v0 < tiny:
             v0 = tiny
         if v1 < tiny:
             v1 = tiny
-        r0 = _at(b, cols, k, p) / <double> v0
-        r1 = _at(b, cols, k, p + 1) / <double> v1
+        r0 = _at(b, cols, p) / <double> v0
+        r1 = _at(b, cols, p + 1) / <double> v1
         u0 = x[p] * r0
         u1 = x[p + 1] * r1
         t0 = t0 + u0
@@ -224,11 +224,11 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
         q1 = q1 + u1 * r1
     if n2 < n:
         if pending != NULL:
-            wh[n2] = wh[n2] + change * _at(pending, cols, k, n2)
+            wh[n2] = wh[n2] + change * _at(pending, cols, n2)
         v0 = wh[n2]
         if v0 < tiny:
             v0 = tiny
-        r0 = _at(b, cols, k, n2) / <double> v0
+        r0 = _at(b, cols, n2) / <double> v0
         u0 = x[n2] * r0
         t0 = t0 + u0
         q0 = q0 + u0 * r0
@@ -238,9 +238,9 @@ cdef inline void _sums(const floating *x, floating *wh, const floating *b,
 
 cdef inline bint _newton(floating *w, floating *change, Py_ssize_t *pending, Py_ssize_t r,
                        const floating *x, floating *wh, const floating *b,
-                       const floating *pb, const Py_ssize_t *cols, Py_ssize_t k,
-                       Py_ssize_t n, double s, double inv_c, double l1, double l2,
-                       double floor, floating tiny, double inner_rtol) noexcept nogil:
+                       const floating *pb, const Py_ssize_t *cols, Py_ssize_t n,
+                       double s, double inv_c, double l1, double l2, double floor,
+                       floating tiny, double inner_rtol) noexcept nogil:
     """One Newton step of coordinate r of a row at w[0], in place: its sums over the row's n
     entries (applying the row's pending step first: pb, change[0]), the rule of the module
     notes, the floor confirmed as the minimizer when the step lands below it. Leaves the
@@ -250,10 +250,10 @@ cdef inline bint _newton(floating *w, floating *change, Py_ssize_t *pending, Py_
     cdef double t, h2
     cdef floating w_new
     cdef bint at_floor
-    _sums(x, wh, b, pb, cols, k, change[0], n, tiny, &t, &h2)
+    _sums(x, wh, b, pb, cols, change[0], n, tiny, &t, &h2)
     w_new = <floating> _coordinate(w[0], s, inv_c, t, h2, l1, l2, floor)
     at_floor = _below_floor(w[0], s, t, h2, l1, l2, floor) and (
-        s + l1 + l2 * floor >= _trial_sum(x, wh, b, cols, k, floor - w[0], n, tiny))
+        s + l1 + l2 * floor >= _trial_sum(x, wh, b, cols, floor - w[0], n, tiny))
     if at_floor:  # the floor is the minimizer: no further step
         w_new = <floating> floor
     change[0] = w_new - w[0]
@@ -316,7 +316,7 @@ cdef double _rows(Group *grp, const floating *x, floating *wh, const floating *b
                 pb = bt + grp.btoff[q] + pending[q] * grp.ldb[q] if pending[q] >= 0 else NULL
                 b = bt + grp.btoff[q] + r * grp.ldb[q]
                 done[q] = _newton(&w[q], &change[q], &pending[q], r, x + grp.xoff[q],
-                                  wh + grp.whoff[q], b, pb, NULL, k, grp.n[q], colsum[r],
+                                  wh + grp.whoff[q], b, pb, NULL, grp.n[q], colsum[r],
                                   inv_c[r], l1, l2, floor, tiny, inner_rtol)
                 active = active + (not done[q])
             if active == 0:
@@ -333,10 +333,10 @@ cdef double _row(const floating *x, floating *wh, const floating *B,
                  double l2, double floor, floating tiny, int max_inner,
                  double inner_rtol) noexcept nogil:
     """Coordinate descent over the k entries of one row a of A, in place, against the rows
-    cols of B (c x k) at its n stored entries x; wh holds their products (A B^T) on entry,
-    overwritten; tstart its sums T at the start (_skipped). B is read where it lies (_at): a
-    short row's few rows of B stay in cache, and most coordinates are skipped. Returns
-    ||a_new - a_old||^2."""
+    of B (c x k) at its n stored entries x (at offsets cols, each its column times k); wh
+    holds their products (A B^T) on entry, overwritten; tstart its sums T at the start
+    (_skipped). B is read where it lies (_at): a short row's few rows of B stay in cache,
+    and most coordinates are skipped. Returns ||a_new - a_old||^2."""
     cdef Py_ssize_t r, _step, pending = -1  # the coordinate of the last step not yet in wh
     cdef floating w, w0, change = 0
     cdef double delta_sq = 0.0
@@ -347,7 +347,7 @@ cdef double _row(const floating *x, floating *wh, const floating *B,
         w0 = w
         for _step in range(max_inner):
             if _newton(&w, &change, &pending, r, x, wh, B + r,
-                       B + pending if pending >= 0 else NULL, cols, k, n, colsum[r],
+                       B + pending if pending >= 0 else NULL, cols, n, colsum[r],
                        inv_c[r], l1, l2, floor, tiny, inner_rtol):
                 break
         a[r] = w
