@@ -388,7 +388,8 @@ class Matrix:
         if beta == 2.0:
             cross = float(np.sum((W64.T @ W64) * (H64.T @ H64)))
             return max(0.5 * (self.sq_norm - 2.0 * stored + cross), 0.0)
-        return stored - self.total + float(W64.sum(axis=0) @ H64.sum(axis=0))
+        total_wh = column_sums(W64, np.float64) @ column_sums(H64, np.float64)  # sum of W Ht^T
+        return stored - self.total + float(total_wh)
 
     def external_divergence(self, values, beta):
         """Internal divergences in the caller's units (see external_divergence)."""

@@ -28,7 +28,7 @@ Journal of Machine Learning Research 5, 1457-1469.
 
 import numpy as np
 
-from ..core.matrix import OTHER_SIDE
+from ..core.matrix import OTHER_SIDE, column_sums
 from ..core.threads import blas_single_threaded, effective_n_threads, threads_for
 from ..losses import Frobenius
 from .polish import solve_w
@@ -109,7 +109,7 @@ def hoyer_sparseness(X, axis=0):
         raise ValueError(f"axis must be 0 (columns) or 1 (rows), got {axis!r}.")
     n = X.shape[axis]
     A = np.abs(X.astype(np.float64, copy=False))
-    l1 = A.sum(axis=axis)
+    l1 = column_sums(A, np.float64) if axis == 0 else A.sum(axis=1)  # NumPy's bits, faster
     l2 = np.sqrt(np.einsum("ij,ij->j" if axis == 0 else "ij,ij->i", A, A))
     out = np.ones(l1.shape, dtype=np.float64)
     if n > 1:
