@@ -384,11 +384,11 @@ class Matrix:
             return zeros + sparse.beta_stored(*self.X, W, Ht, beta, self.tiny, False,
                                                n_threads)
         stored = sparse.stored_terms(*self.X, W, Ht, beta, self.tiny, n_threads)
-        W64, H64 = W.astype(np.float64, copy=False), Ht.astype(np.float64, copy=False)
         if beta == 2.0:
+            W64, H64 = W.astype(np.float64, copy=False), Ht.astype(np.float64, copy=False)
             cross = float(np.sum((W64.T @ W64) * (H64.T @ H64)))
             return max(0.5 * (self.sq_norm - 2.0 * stored + cross), 0.0)
-        total_wh = column_sums(W64, np.float64) @ column_sums(H64, np.float64)  # sum of W Ht^T
+        total_wh = column_sums(W, np.float64) @ column_sums(Ht, np.float64)  # sum of W Ht^T
         return stored - self.total + float(total_wh)
 
     def external_divergence(self, values, beta):
