@@ -13,6 +13,18 @@ from nmfkit.kernels import dense as _dense
 from _kernel_cases import readonly
 
 K_MAX = _dense.KL_SMALL_K_MAX
+V3_AVAILABLE = _dense.kl_small_v3()  # whether this CPU runs the x86-64-v3 version
+
+
+@pytest.fixture(autouse=True, params=["x86-64-v3", "baseline"])
+def version(request):
+    """Every test on each version of the kernels this machine can run: the x86-64-v3 one
+    (where the CPU has it) and the baseline one, which runs on every other CPU."""
+    if request.param == "x86-64-v3" and not V3_AVAILABLE:
+        pytest.skip("this CPU has no x86-64-v3 (or the build no such version)")
+    previous = _dense.kl_small_v3(request.param == "x86-64-v3")
+    yield request.param
+    _dense.kl_small_v3(previous)
 # rows shorter and longer than _kl_small.h's NMFKIT_KL_SHORT_ROWS (128), each kernel with a
 # last vector of fewer columns or rows
 SHAPES = [(1, 1), (3, 7), (17, 33), (38, 101), (5, 9), (64, 8), (6, 131), (3, 258)]
@@ -47,6 +59,14 @@ def _numerator(V, W, Ht, h_side, tiny, L=None, col_block=16, n_threads=1):
 
 def test_there_is_a_fused_kernel_for_the_small_ranks():
     assert K_MAX >= 5  # the ranks of a rank survey of a small matrix (2..5)
+
+
+def test_the_version_switch(version):
+    assert _dense.kl_small_v3() is (version == "x86-64-v3")
+    assert _dense.kl_small_v3(False) is (version == "x86-64-v3")
+    assert _dense.kl_small_v3() is False
+    assert _dense.kl_small_v3(True) is False
+    assert _dense.kl_small_v3() is V3_AVAILABLE
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

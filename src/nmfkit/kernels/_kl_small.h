@@ -45,14 +45,37 @@
 #define NMFKIT_KL_GROUP 16       /* vectors of columns per walk down V (columns side) */
 #define NMFKIT_KL_ROW_BLOCK 32   /* rows per block of that walk */
 
-#if NMFKIT_KL_SMALL_KMAX > 0
-
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define NMFKIT_KL_DISPATCH 1
-/* the x86-64-v3 version of a kernel where this CPU has it, else the baseline one */
-#define NMFKIT_KL_PICK(name) (__builtin_cpu_supports("x86-64-v3") ? name##_v3 : name##_base)
 #else
 #define NMFKIT_KL_DISPATCH 0
+#endif
+/* whether the x86-64-v3 versions may run (where the CPU has them): 0 makes every call take
+   the baseline one (nmfkit_kl_use_v3: for the tests and benchmarks) */
+static int nmfkit_kl_v3_allowed = 1;
+
+/* whether this CPU has x86-64-v3, and the versions are made */
+static int nmfkit_kl_v3_available(void) {
+#if NMFKIT_KL_DISPATCH
+    return __builtin_cpu_supports("x86-64-v3") != 0;
+#else
+    return 0;
+#endif
+}
+
+/* allow (1) or forbid (0) the x86-64-v3 versions; returns whether they run now */
+static int nmfkit_kl_use_v3(int allow) {
+    nmfkit_kl_v3_allowed = allow;
+    return allow && nmfkit_kl_v3_available();
+}
+
+#if NMFKIT_KL_SMALL_KMAX > 0
+
+/* the x86-64-v3 version of a kernel where it may run, else the baseline one */
+#if NMFKIT_KL_DISPATCH
+#define NMFKIT_KL_PICK(name)                                                                 \
+    (nmfkit_kl_v3_allowed && __builtin_cpu_supports("x86-64-v3") ? name##_v3 : name##_base)
+#else
 #define NMFKIT_KL_PICK(name) name##_base
 #endif
 #define NMFKIT_KL_INLINE static inline __attribute__((always_inline))

@@ -6,8 +6,8 @@ is cut into blocks and tiles that depend on the shapes only, and every sum is ad
 block order: the same bits on any thread count. The caller keeps BLAS single-threaded
 meanwhile (nmfkit.core.threads.blas_single_threaded).
 
-Each function but vtw_f32_kernel is a Cython fused function: called directly it picks the
-specialization from its arguments' dtype; indexed by "float" or "double" (as in
+Each function but vtw_f32_kernel and kl_small_v3 is a Cython fused function: called directly
+it picks the specialization from its arguments' dtype; indexed by "float" or "double" (as in
 ``objective["double"](None, ...)``) it is that specialization, for calls where no array
 argument names the dtype.
 """
@@ -33,6 +33,10 @@ def _fused(function: Callable[_P, _R]) -> _Fused[_P, _R]: ...
 VTW_K_MIN: int
 VTW_K_MAX: int
 KL_SMALL_K_MAX: int  # the largest k of the fused dense KL numerator (0: none)
+
+def kl_small_v3(enable: bool | None = None) -> bool:
+    """Whether the fused small-k KL kernels run their x86-64-v3 version; enable turns it
+    off/on; returns the previous setting."""
 
 def vtw_f32_kernel(enable: bool | None = None) -> bool:
     """Whether float32 X^T B may run in the AVX2 kernel; enable turns it off/on; returns the

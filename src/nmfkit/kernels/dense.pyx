@@ -253,8 +253,22 @@ cdef extern from "_kl_small.h":
     double kl_objective_f64 "nmfkit_kl_objective_f64"(
         const double *V, Py_ssize_t ldv, const double *W, const double *Hp, Py_ssize_t ldh,
         Py_ssize_t n, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k, double tiny) noexcept nogil
+    int kl_v3_allowed "nmfkit_kl_v3_allowed"
+    int kl_v3_available "nmfkit_kl_v3_available"() noexcept nogil
+    int kl_use_v3 "nmfkit_kl_use_v3"(int allow) noexcept nogil
 
 KL_SMALL_K_MAX = KL_SMALL_KMAX  # for Python: the largest k of the fused KL numerator
+
+
+def kl_small_v3(enable=None):
+    """Whether the fused small-k KL kernels run their x86-64-v3 version (AVX2 and FMA; else
+    the baseline one, which rounds differently; see _kl_small.h). enable=False / True turns
+    it off / back on where the CPU has it (tests, benchmarks); returns the previous
+    setting. Not to be switched while a fit runs."""
+    previous = bool(kl_v3_allowed and kl_v3_available())
+    if enable is not None:
+        kl_use_v3(bool(enable))
+    return previous
 
 
 cdef int _kl_small(const floating *V, const floating *W, const floating *Ht, Py_ssize_t m,
