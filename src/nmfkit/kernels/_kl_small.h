@@ -142,6 +142,16 @@ static void nmfkit_kl_pad_##P(const T *Ht, ptrdiff_t n, ptrdiff_t k, T *Hp, ptrd
 NMFKIT_KL_PAD_DEFINE(f64, double)
 NMFKIT_KL_PAD_DEFINE(f32, float)
 
+/* the arithmetic of a step (nmfkit_kl_step, nmfkit_kl_stepb): MULT[c], a scalar or its
+   vector, times v[c] summed into wh; the ratio; ratio times MULT[c] into acc[c] */
+#define NMFKIT_KL_STEP_BODY(S, VT, MULT)                                                     \
+    VT wh = MULT[0] * v[0];                                                                  \
+    for (ptrdiff_t c = 1; c < k; c++)                                                        \
+        wh = wh + MULT[c] * v[c];                                                            \
+    VT r = nmfkit_kl_ratio_##S(x, wh, vtiny);                                                \
+    for (ptrdiff_t c = 0; c < k; c++)                                                        \
+        acc[c] = acc[c] + r * MULT[c];
+
 /* NMFKIT_KL_DEFINE(S, P, T, VT, IT, LANES): the kernels for scalar T (P: f64 or f32), its
    vector VT of LANES entries and the integer vector IT of the same width, named with suffix
    S, over the clamp nmfkit_kl_clamp_##S. */
@@ -150,6 +160,15 @@ NMFKIT_KL_PAD_DEFINE(f32, float)
 /* v / max(wh, tiny), lane by lane */                                                        \
 NMFKIT_KL_INLINE VT nmfkit_kl_ratio_##S(VT v, VT wh, VT tiny) {                              \
     return v / nmfkit_kl_clamp_##S(wh, tiny);                                                \
+}                                                                                            \
+                                                                                             \
+/* LANES copies of s, as a scalar operand of a vector operation is broadcast (no arithmetic:  \
+   a -0.0 stays -0.0) */                                                                     \
+NMFKIT_KL_INLINE VT nmfkit_kl_splat_##S(T s) {                                               \
+    VT x;                                                                                    \
+    for (int l = 0; l < LANES; l++)                                                          \
+        x[l] = s;                                                                            \
+    return x;                                                                                \
 }                                                                                            \
                                                                                              \
 NMFKIT_KL_INLINE VT nmfkit_kl_load_##S(const T *p) {                                         \
@@ -222,25 +241,16 @@ NMFKIT_KL_INLINE void nmfkit_kl_rows_k_##S(const T *V, ptrdiff_t ldv, const T *W
    x is row i at a block of columns, s = row i of W, v = H's rows at those columns */        \
 NMFKIT_KL_INLINE void nmfkit_kl_step_##S(VT x, const T *s, const VT *v, VT *acc,             \
                                          const ptrdiff_t k, VT vtiny) {                      \
-    VT wh = s[0] * v[0];                                                                     \
-    for (ptrdiff_t c = 1; c < k; c++)                                                        \
-        wh = wh + s[c] * v[c];                                                               \
-    VT r = nmfkit_kl_ratio_##S(x, wh, vtiny);                                                \
-    for (ptrdiff_t c = 0; c < k; c++)                                                        \
-        acc[c] = acc[c] + r * s[c];                                                          \
+    NMFKIT_KL_STEP_BODY(S, VT, s)                                                            \
 }                                                                                            \
                                                                                              \
-/* nmfkit_kl_step with the scalars s given as vectors sb (each lane s_c): the same          \
-   arithmetic, without k broadcasts per step. Rows side, short rows: x is column j of a      \
-   block of rows, sb = row j of Ht, v = the block's rows of W (one per lane) */              \
+/* nmfkit_kl_step with the scalars given as vectors sb (each lane of sb_c the same s_c: the  \
+   same arithmetic, without k broadcasts per step). Rows side, short rows: x is column j of  \
+   a block of rows, sb = row j of Ht (broadcast once per call), v = the block's rows of W    \
+   (one per lane) */                                                                         \
 NMFKIT_KL_INLINE void nmfkit_kl_stepb_##S(VT x, const VT *sb, const VT *v, VT *acc,          \
                                           const ptrdiff_t k, VT vtiny) {                     \
-    VT wh = sb[0] * v[0];                                                                    \
-    for (ptrdiff_t c = 1; c < k; c++)                                                        \
-        wh = wh + sb[c] * v[c];                                                              \
-    VT r = nmfkit_kl_ratio_##S(x, wh, vtiny);                                                \
-    for (ptrdiff_t c = 0; c < k; c++)                                                        \
-        acc[c] = acc[c] + r * sb[c];                                                         \
+    NMFKIT_KL_STEP_BODY(S, VT, sb)                                                           \
 }                                                                                            \
                                                                                              \
 /* two vectors x0, x1 of one row of V, side by side (columns side): each as                \
@@ -382,7 +392,7 @@ NMFKIT_KL_INLINE void nmfkit_kl_rows_short_k_##S(const T *V, ptrdiff_t ldv, cons
     VT hb[NMFKIT_KL_SHORT_ROWS * NMFKIT_KL_SMALL_KMAX];                                      \
     for (ptrdiff_t j = 0; j < n; j++)                                                        \
         for (ptrdiff_t c = 0; c < k; c++)                                                    \
-            hb[j * k + c] = (VT){0} + Ht[j * k + c];                                         \
+            hb[j * k + c] = nmfkit_kl_splat_##S(Ht[j * k + c]);                              \
     ptrdiff_t i = r0;                                                                        \
     for (; i + LANES <= r1; i += LANES)                                                      \
         nmfkit_kl_rows_block_##S(V, ldv, W, hb, n, i, LANES, k, vtiny, num);                 \
