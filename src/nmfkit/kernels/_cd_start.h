@@ -21,6 +21,12 @@
 #define NMFKIT_CD_START_CLONES
 #endif
 #define NMFKIT_CD_PREFETCH 8
+/* tells the compiler that c holds (where it can be told): no code, only what it may fold */
+#if defined(__GNUC__) || defined(__clang__)
+#define NMFKIT_ASSUME(c) do { if (!(c)) __builtin_unreachable(); } while (0)
+#else
+#define NMFKIT_ASSUME(c) ((void)0)
+#endif
 typedef double nmfkit_cd_v4d __attribute__((vector_size(32)));
 typedef float nmfkit_cd_v4f __attribute__((vector_size(16)));
 

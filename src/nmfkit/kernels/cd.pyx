@@ -59,6 +59,7 @@ cdef enum:
     RATIO_ROWS = 256        # dense columns: rows of V / WH per product for the sums T
 
 cdef extern from "_cd_start.h":
+    void NMFKIT_ASSUME(bint c) noexcept nogil  # a hint that c holds, for the compiler only
     # a CSR row's products, columns and sums T at its start (see the header)
     void nmfkit_cd_start_f64_i32(const double *a, const double *B, Py_ssize_t k,
                                  const int32_t *idx, const double *x, Py_ssize_t n,
@@ -250,7 +251,10 @@ cdef inline bint _newton(floating *w, floating *change, Py_ssize_t *pending, Py_
     cdef double t, h2
     cdef floating w_new
     cdef bint at_floor
-    _sums(x, wh, b, pb, cols, change[0], n, tiny, &t, &h2)
+    if pb != NULL:  # two inlined copies of the sums, each with pb's test folded away
+        _sums(x, wh, b, pb, cols, change[0], n, tiny, &t, &h2)
+    else:
+        _sums(x, wh, b, NULL, cols, change[0], n, tiny, &t, &h2)
     w_new = <floating> _coordinate(w[0], s, inv_c, t, h2, l1, l2, floor)
     at_floor = _below_floor(w[0], s, t, h2, l1, l2, floor) and (
         s + l1 + l2 * floor >= _trial_sum(x, wh, b, cols, floor - w[0], n, tiny))
@@ -340,6 +344,7 @@ cdef double _row(const floating *x, floating *wh, const floating *B,
     cdef Py_ssize_t r, _step, pending = -1  # the coordinate of the last step not yet in wh
     cdef floating w, w0, change = 0
     cdef double delta_sq = 0.0
+    NMFKIT_ASSUME(cols != NULL)  # a CSR row: _at's test of cols folds away
     for r in range(k):
         w = a[r]
         if _skipped(w, colsum[r], tstart[r], l1, l2, floor):
